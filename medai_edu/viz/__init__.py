@@ -1,0 +1,6 @@
+"""Figures for labs and the book. Every figure has a title, axis labels and units."""
+
+from medai_edu.viz.mri import plot_breast_mri_case, plot_kinetic_curves
+from medai_edu.viz.training import plot_history
+
+__all__ = ["plot_breast_mri_case", "plot_history", "plot_kinetic_curves"]

@@ -1,0 +1,58 @@
+"""Figures of synthetic breast MRI cases."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from medai_edu.data.breast_mri import KINETICS, BreastMRICase, kinetic_curve
+
+
+def plot_breast_mri_case(case: BreastMRICase, slice_index: int | None = None, title=None):
+    """The lesion's central slice in every sequence, with the lesion outline; returns the Figure.
+
+    Panels: DCE pre-contrast, DCE first post-contrast, subtraction (post - pre), T2, DWI at the
+    high b-value, ADC (10^-3 mm^2/s).
+    """
+    if slice_index is None:
+        per_slice = case.mask.sum(axis=(1, 2))
+        slice_index = int(per_slice.argmax()) if per_slice.any() else case.mask.shape[0] // 2
+    z = slice_index
+    panels = [
+        ("DCE pre-contrast", case.dce[0, z], "gray"),
+        (f"DCE {case.dce_times_min[1]:g} min", case.dce[1, z], "gray"),
+        ("subtraction (post - pre)", case.dce[1, z] - case.dce[0, z], "magma"),
+        ("T2-weighted", case.t2[z], "gray"),
+        (f"DWI b={case.b_values[1]:g} s/mm²", case.dwi[1, z], "gray"),
+        ("ADC (10⁻³ mm²/s)", case.adc[z], "viridis"),
+    ]
+    dy, dx = case.spacing_mm[1], case.spacing_mm[2]
+    extent = (0, case.mask.shape[2] * dx, case.mask.shape[1] * dy, 0)
+    fig, axes = plt.subplots(1, len(panels), figsize=(2.6 * len(panels), 3.0))
+    for ax, (name, image, cmap) in zip(axes, panels, strict=True):
+        shown = ax.imshow(image, cmap=cmap, extent=extent)
+        ax.contour(case.mask[z], levels=[0.5], colors="tab:red", linewidths=0.8, extent=extent,
+                   origin="upper")  # fmt: skip
+        ax.set(title=name, xlabel="x (mm)", ylabel="y (mm)")
+        fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.02)
+    fig.suptitle(title or f"Slice {z}: {case.describe()}")
+    fig.tight_layout()
+    return fig
+
+
+def plot_kinetic_curves(case: BreastMRICase | None = None, title="Enhancement kinetics"):
+    """The three BI-RADS curve types, and a case's measured lesion curve if given."""
+    times = np.linspace(0, 6, 61)
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    for k, name in enumerate(KINETICS):
+        ax.plot(times, 100 * kinetic_curve(k, times), label=f"{name} (type {'I' * (k + 1)})")
+    if case is not None:
+        lesion = case.dce[:, case.mask]
+        relative = 100 * (lesion.mean(axis=1) / lesion[0].mean() - 1)
+        ax.plot(case.dce_times_min, relative, "ko--", label="this lesion (measured)")
+    ax.set(title=title, xlabel="time after contrast injection (min)",
+           ylabel="relative enhancement (%)")  # fmt: skip
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
