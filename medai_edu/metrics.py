@@ -77,9 +77,7 @@ def balanced_accuracy(y_true, y_score, ignore_label: int = IGNORE_LABEL) -> floa
     return float(skm.balanced_accuracy_score(y_true, predicted_labels(y_score)))
 
 
-def calibration_error(
-    y_true, y_score, n_bins: int = 10, ignore_label: int = IGNORE_LABEL
-) -> float:
+def calibration_error(y_true, y_score, n_bins: int = 10, ignore_label: int = IGNORE_LABEL) -> float:
     """Expected calibration error (ECE, L1) of the top-label confidence, in [0, 1]."""
     from torchmetrics.functional.classification import (
         binary_calibration_error,

@@ -60,7 +60,7 @@ def describe_device(device: torch.device) -> str:
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and PyTorch (all devices) for a reproducible run."""
     random.seed(seed)
-    np.random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 - seeds legacy np.random users (e.g. libraries)
     torch.manual_seed(seed)
     os.environ["PYTHONHASHSEED"] = str(seed)
 
@@ -79,8 +79,9 @@ def _concat(chunks: list):
     """Concatenate per-batch outputs (tensors or dicts of tensors) along the batch axis."""
     first = chunks[0]
     if isinstance(first, torch.Tensor):
-        return torch.cat([c.detach().float().cpu() if c.is_floating_point() else c.cpu()
-                          for c in chunks])  # fmt: skip
+        return torch.cat(
+            [c.detach().float().cpu() if c.is_floating_point() else c.cpu() for c in chunks]
+        )
     if isinstance(first, dict):
         return {k: _concat([c[k] for c in chunks]) for k in first}
     if isinstance(first, list | tuple):
@@ -275,7 +276,9 @@ def fit(
         history.records.append(record)
         if monitor not in record:
             raise KeyError(f"monitor {monitor!r} is not among the epoch's values {list(record)}")
-        bar.set_postfix({k: f"{v:.4f}" for k, v in record.items() if k.startswith(("train", "val"))})
+        bar.set_postfix(
+            {k: f"{v:.4f}" for k, v in record.items() if k.startswith(("train", "val"))}
+        )
         if _improved(record[monitor], best_value, mode, min_delta):
             best_value, waited, history.best_epoch = record[monitor], 0, epoch
             best_state = copy.deepcopy(model.state_dict())

@@ -71,14 +71,26 @@ class ScannerSite:
 DEFAULT_SITES = (
     ScannerSite("Hospital A (3 T)", 3.0, noise=0.03, bias_field=0.10),
     ScannerSite(
-        "Hospital B (1.5 T)", 1.5, noise=0.06, bias_field=0.25, gain=0.7, contrast_gain=0.85,
-        b_high=1000.0, blur_voxels=0.7,
+        "Hospital B (1.5 T)",
+        1.5,
+        noise=0.06,
+        bias_field=0.25,
+        gain=0.7,
+        contrast_gain=0.85,
+        b_high=1000.0,
+        blur_voxels=0.7,
     ),
     ScannerSite(
-        "Hospital C (3 T, other vendor)", 3.0, noise=0.045, bias_field=0.35, gain=1.4,
-        contrast_gain=1.15, b_high=800.0, blur_voxels=0.35,
+        "Hospital C (3 T, other vendor)",
+        3.0,
+        noise=0.045,
+        bias_field=0.35,
+        gain=1.4,
+        contrast_gain=1.15,
+        b_high=800.0,
+        blur_voxels=0.35,
     ),
-)  # fmt: skip
+)
 
 
 @dataclass(frozen=True)
@@ -113,7 +125,9 @@ class BreastMRIConfig:
 
     def __post_init__(self):
         if len(self.shape) != 3 or min(self.shape) < 8:
-            raise ValueError(f"shape must be 3 sizes (slices, rows, columns) >= 8, got {self.shape}")
+            raise ValueError(
+                f"shape must be 3 sizes (slices, rows, columns) >= 8, got {self.shape}"
+            )
         if len(self.dce_times_min) < 3 or self.dce_times_min[0] != 0:
             raise ValueError("dce_times_min needs a pre-contrast phase at 0 and >= 2 post-contrast")
         if not 0 < self.malignant_fraction < 1:
@@ -408,8 +422,8 @@ def _render_case(rng, config: BreastMRIConfig, fixed_concepts, fixed_site) -> Br
     rim = np.where(necrotic, 0.1, rim)
     dce = np.empty((len(times), *shape), dtype=np.float32)
     for k, _t in enumerate(times):
-        tissue = 0.12 * fat + 0.35 * gland * (1 + gland_curve[k]) + 0.4 * muscle * (
-            1 + muscle_curve[k]
+        tissue = (
+            0.12 * fat + 0.35 * gland * (1 + gland_curve[k]) + 0.4 * muscle * (1 + muscle_curve[k])
         )
         lesion_signal = 0.35 * (1 + scanner.contrast_gain * lesion_curve[k] * rim)
         dce[k] = background * tissue + lesion * lesion_signal
@@ -421,8 +435,8 @@ def _render_case(rng, config: BreastMRIConfig, fixed_concepts, fixed_site) -> Br
     )
 
     # DWI with fat suppression: S_b = S0 exp(-b ADC), ADC in mm^2/s.
-    adc_lesion = rng.uniform(0.8, 1.05) if concepts["diffusion_restricted"] else rng.uniform(
-        1.5, 1.8
+    adc_lesion = (
+        rng.uniform(0.8, 1.05) if concepts["diffusion_restricted"] else rng.uniform(1.5, 1.8)
     )
     adc_true = 1e-3 * (
         background * (0.4 * fat + 1.9 * gland + 1.45 * muscle)
@@ -482,9 +496,16 @@ def _adc_map(s_low, s_high, b_values) -> np.ndarray:
 
 _ARRAY_FIELDS = ("dce", "t2", "dwi", "adc", "mask")
 _SCALAR_FIELDS = (
-    "malignant", "subtype", "pcr", "margin", "kinetic", "diffusion_restricted",
-    "t2_hyperintense", "site", "lesion_radius_mm",
-)  # fmt: skip
+    "malignant",
+    "subtype",
+    "pcr",
+    "margin",
+    "kinetic",
+    "diffusion_restricted",
+    "t2_hyperintense",
+    "site",
+    "lesion_radius_mm",
+)
 
 
 @dataclass
@@ -597,7 +618,9 @@ def make_breast_mri_cohort(
         from tqdm.auto import tqdm
 
         indices = tqdm(indices, desc="breast MRI cases", unit="case")
-    cases = [_render_case(np.random.default_rng(children[i]), config, concepts, site) for i in indices]
+    cases = [
+        _render_case(np.random.default_rng(children[i]), config, concepts, site) for i in indices
+    ]
     stacked = {name: np.stack([getattr(c, name) for c in cases]) for name in _ARRAY_FIELDS}
     scalars = {name: np.array([getattr(c, name) for c in cases]) for name in _SCALAR_FIELDS}
     b_values = np.array([c.b_values for c in cases], dtype=np.float32)

@@ -51,7 +51,9 @@ class BreastMRIDataset(Dataset):
     def __init__(self, cohort: BreastMRICohort, modalities=MODALITIES):
         unknown = set(modalities) - set(MODALITIES)
         if unknown or not modalities:
-            raise ValueError(f"modalities must be a non-empty subset of {MODALITIES}, got {modalities}")
+            raise ValueError(
+                f"modalities must be a non-empty subset of {MODALITIES}, got {modalities}"
+            )
         self.cohort = cohort
         self.modalities = tuple(modalities)
 
@@ -61,7 +63,9 @@ class BreastMRIDataset(Dataset):
     def __getitem__(self, i: int):
         volumes = normalised_modalities(self.cohort, i)
         inputs = {m: torch.from_numpy(volumes[m]) for m in self.modalities}
-        targets = {name: torch.tensor(int(getattr(self.cohort, name)[i]))
-                   for name in (*LABELS, *CONCEPTS, "site")}  # fmt: skip
+        targets = {
+            name: torch.tensor(int(getattr(self.cohort, name)[i]))
+            for name in (*LABELS, *CONCEPTS, "site")
+        }
         targets["mask"] = torch.from_numpy(self.cohort.mask[i].astype(np.float32))
         return inputs, targets

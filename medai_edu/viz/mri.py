@@ -31,8 +31,14 @@ def plot_breast_mri_case(case: BreastMRICase, slice_index: int | None = None, ti
     fig, axes = plt.subplots(1, len(panels), figsize=(2.6 * len(panels), 3.0))
     for ax, (name, image, cmap) in zip(axes, panels, strict=True):
         shown = ax.imshow(image, cmap=cmap, extent=extent)
-        ax.contour(case.mask[z], levels=[0.5], colors="tab:red", linewidths=0.8, extent=extent,
-                   origin="upper")  # fmt: skip
+        ax.contour(
+            case.mask[z],
+            levels=[0.5],
+            colors="tab:red",
+            linewidths=0.8,
+            extent=extent,
+            origin="upper",
+        )
         ax.set(title=name, xlabel="x (mm)", ylabel="y (mm)")
         fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.02)
     fig.suptitle(title or f"Slice {z}: {case.describe()}")
@@ -50,8 +56,9 @@ def plot_kinetic_curves(case: BreastMRICase | None = None, title="Enhancement ki
         lesion = case.dce[:, case.mask]
         relative = 100 * (lesion.mean(axis=1) / lesion[0].mean() - 1)
         ax.plot(case.dce_times_min, relative, "ko--", label="this lesion (measured)")
-    ax.set(title=title, xlabel="time after contrast injection (min)",
-           ylabel="relative enhancement (%)")  # fmt: skip
+    ax.set(
+        title=title, xlabel="time after contrast injection (min)", ylabel="relative enhancement (%)"
+    )
     ax.legend()
     ax.grid(alpha=0.3)
     fig.tight_layout()

@@ -1,0 +1,51 @@
+"""The medai-edu command line."""
+
+import subprocess
+import sys
+
+import numpy as np
+
+from medai_edu.cli import main
+from medai_edu.data.breast_mri import BreastMRICohort
+
+
+def test_info_reports_versions_device_and_cache(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("MEDAI_EDU_CACHE", str(tmp_path))
+    assert main(["info"]) == 0
+    out = capsys.readouterr().out
+    assert "torch" in out and "2.13.0" in out
+    assert "device: cpu" in out or "device: cuda" in out
+    assert str(tmp_path) in out
+
+
+def test_data_make_breast_mri(tmp_path, capsys):
+    assert (
+        main(["data", "make", "breast-mri", "--n", "4", "--seed", "2", "--out", str(tmp_path)]) == 0
+    )
+    cohort = BreastMRICohort.load(tmp_path / "breast-mri-n4-seed2.npz")
+    assert len(cohort) == 4 and cohort.dce.shape[1:] == (5, 16, 32, 32)
+    assert "made 4 breast-mri cases" in capsys.readouterr().out
+
+
+def test_data_make_rejects_an_unknown_dataset(capsys):
+    try:
+        main(["data", "make", "ultrasound"])
+    except SystemExit as exit_:
+        assert exit_.code == 2
+    assert "invalid choice" in capsys.readouterr().err
+
+
+def test_errors_are_reported_not_raised(tmp_path, capsys):
+    assert main(["data", "make", "breast-mri", "--n", "0", "--out", str(tmp_path)]) == 2
+    assert "positive" in capsys.readouterr().err
+
+
+def test_console_script_is_installed():
+    result = subprocess.run(
+        [sys.executable, "-m", "medai_edu.cli", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0 and "data" in result.stdout
+    assert np.__version__  # the module imports in a fresh interpreter
