@@ -129,10 +129,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from medai_edu.data.samples import SampleFetchError
+
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (FileNotFoundError, ValueError) as err:
+    except (FileNotFoundError, ValueError, SampleFetchError) as err:
         print(f"medai-edu: error: {err}", file=sys.stderr)
         return 2
 
