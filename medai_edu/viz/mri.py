@@ -18,18 +18,19 @@ def plot_breast_mri_case(case: BreastMRICase, slice_index: int | None = None, ti
         per_slice = case.mask.sum(axis=(1, 2))
         slice_index = int(per_slice.argmax()) if per_slice.any() else case.mask.shape[0] // 2
     z = slice_index
+    signal = "signal (a.u.)"
     panels = [
-        ("DCE pre-contrast", case.dce[0, z], "gray"),
-        (f"DCE {case.dce_times_min[1]:g} min", case.dce[1, z], "gray"),
-        ("subtraction (post - pre)", case.dce[1, z] - case.dce[0, z], "magma"),
-        ("T2-weighted", case.t2[z], "gray"),
-        (f"DWI b={case.b_values[1]:g} s/mm²", case.dwi[1, z], "gray"),
-        ("ADC (10⁻³ mm²/s)", case.adc[z], "viridis"),
+        ("DCE pre-contrast", case.dce[0, z], "gray", signal),
+        (f"DCE {case.dce_times_min[1]:g} min", case.dce[1, z], "gray", signal),
+        ("subtraction (post - pre)", case.dce[1, z] - case.dce[0, z], "magma", signal),
+        ("T2-weighted", case.t2[z], "gray", signal),
+        (f"DWI b={case.b_values[1]:g} s/mm²", case.dwi[1, z], "gray", signal),
+        ("ADC", case.adc[z], "viridis", "ADC (10⁻³ mm²/s)"),
     ]
     dy, dx = case.spacing_mm[1], case.spacing_mm[2]
     extent = (0, case.mask.shape[2] * dx, case.mask.shape[1] * dy, 0)
     fig, axes = plt.subplots(1, len(panels), figsize=(2.6 * len(panels), 3.0))
-    for ax, (name, image, cmap) in zip(axes, panels, strict=True):
+    for ax, (name, image, cmap, unit) in zip(axes, panels, strict=True):
         shown = ax.imshow(image, cmap=cmap, extent=extent)
         ax.contour(
             case.mask[z],
@@ -40,7 +41,7 @@ def plot_breast_mri_case(case: BreastMRICase, slice_index: int | None = None, ti
             origin="upper",
         )
         ax.set(title=name, xlabel="x (mm)", ylabel="y (mm)")
-        fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.02)
+        fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.02, label=unit)
     fig.suptitle(title or f"Slice {z}: {case.describe()}")
     fig.tight_layout()
     return fig

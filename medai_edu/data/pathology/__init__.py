@@ -1,0 +1,109 @@
+"""Synthetic whole-slide pathology: H&E slides, reports, gene expression and outcomes.
+
+Every case is drawn from one seed and carries the ground truth that real data never has:
+
+* **clinical concepts** (architecture, nuclear pleomorphism, mitoses, necrosis, lymphocytic
+  infiltrate, tumour fraction) that *cause* everything else: the grade is computed from
+  them by a Nottingham-style rule, they shape the picture, they move the pathways of the
+  gene-expression vector and the hazard of the survival time;
+* a **region mask** per pixel (background, stroma, tumour, necrosis, lymphocytes);
+* a **pathology report** written from the same concepts.
+
+The three tumour types are the three commonest lung carcinomas and look different under the
+microscope: adenocarcinoma forms glands with open lumina; squamous cell carcinoma forms nests
+of large pink cells with keratin pearls; small cell carcinoma forms sheets of small, dark,
+moulded nuclei with scant cytoplasm.
+
+The image is painted as two stain concentration maps (haematoxylin: blue-purple, binds
+nuclei; eosin: pink, binds cytoplasm and collagen) and turned into RGB with the
+Beer-Lambert law and reference stain vectors, perturbed per slide to imitate different
+laboratories; ``skimage.color.rgb2hed`` separates the stains again. Everything random
+comes from ``np.random.default_rng`` generators derived from the seed; there is no global
+random state.
+
+Main entry points: :func:`make_slide`, :func:`write_slide`, :func:`make_slide_cohort`,
+:class:`SlideCohort`, :func:`sample_case`, :func:`cut_tiles`, :class:`TileDataset`.
+
+The package is split by concern; dependencies run one way, from the case to the picture
+to the cohort:
+
+- :mod:`.vocabulary`, :mod:`.seeding`: shared names and indices, per-part random streams;
+- :mod:`.genes`, :mod:`.survival`, :mod:`.report`, :mod:`.patient`: the case without an
+  image (:func:`sample_case`);
+- :mod:`.config`: :class:`SlideConfig`;
+- :mod:`.patterns`, :mod:`.blobs`, :mod:`.nuclei`, :mod:`.layout`, :mod:`.tumour`,
+  :mod:`.stroma`, :mod:`.host_cells`: morphology, drawn in microns;
+- :mod:`.stain`, :mod:`.staining`: the H&E stain model and each compartment's stain uptake;
+- :mod:`.slide`: :func:`make_slide`, :func:`write_slide`;
+- :mod:`.cohort`, :mod:`.tiles`: folders of slides, and tiles for training.
+
+Names with a leading underscore are internal to the package.
+"""
+
+from medai_edu.data.pathology.cohort import MASK_DOWNSAMPLE, SlideCohort, make_slide_cohort
+from medai_edu.data.pathology.config import SlideConfig
+from medai_edu.data.pathology.genes import GENE_NAMES, PATHWAYS, pathway_scores
+from medai_edu.data.pathology.nuclei import NUCLEUS_KINDS
+from medai_edu.data.pathology.patient import PathologyCase, grade_from_concepts, sample_case
+from medai_edu.data.pathology.report import write_report
+from medai_edu.data.pathology.slide import (
+    SyntheticSlide,
+    make_slide,
+    render_slide_image,
+    write_slide,
+)
+from medai_edu.data.pathology.stain import REFERENCE_STAIN_MATRIX, lab_stain, stain_to_rgb
+from medai_edu.data.pathology.survival import log_hazard_ratio
+from medai_edu.data.pathology.tiles import SlideTiles, TileDataset, cut_tiles
+from medai_edu.data.pathology.vocabulary import (
+    ADENO,
+    BACKGROUND,
+    CONCEPT_NAMES,
+    GRADES,
+    LYMPHOCYTES,
+    NECROSIS,
+    REGION_CLASSES,
+    SMALL_CELL,
+    SQUAMOUS,
+    STROMA,
+    TUMOUR,
+    TUMOUR_TYPES,
+)
+
+__all__ = [
+    "ADENO",
+    "BACKGROUND",
+    "CONCEPT_NAMES",
+    "GENE_NAMES",
+    "GRADES",
+    "LYMPHOCYTES",
+    "MASK_DOWNSAMPLE",
+    "NECROSIS",
+    "NUCLEUS_KINDS",
+    "PATHWAYS",
+    "PathologyCase",
+    "REFERENCE_STAIN_MATRIX",
+    "REGION_CLASSES",
+    "SMALL_CELL",
+    "SQUAMOUS",
+    "STROMA",
+    "SlideCohort",
+    "SlideConfig",
+    "SlideTiles",
+    "SyntheticSlide",
+    "TUMOUR",
+    "TUMOUR_TYPES",
+    "TileDataset",
+    "cut_tiles",
+    "grade_from_concepts",
+    "lab_stain",
+    "log_hazard_ratio",
+    "make_slide",
+    "make_slide_cohort",
+    "pathway_scores",
+    "render_slide_image",
+    "sample_case",
+    "stain_to_rgb",
+    "write_report",
+    "write_slide",
+]

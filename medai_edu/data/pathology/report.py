@@ -1,0 +1,141 @@
+"""The pathology report: a brief surgical pathology report written from a case's concepts.
+
+The facts come from the concepts; the wording (synonyms, order of findings, an optional
+immunohistochemistry line) comes from the case's own report generator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from medai_edu.data.pathology.seeding import _child_rngs
+from medai_edu.data.pathology.vocabulary import ADENO, SMALL_CELL, SQUAMOUS
+
+_SITES = (
+    "right upper lobe",
+    "right middle lobe",
+    "right lower lobe",
+    "left upper lobe",
+    "left lower lobe",
+)
+_PROCEDURES = ("core needle biopsy", "transbronchial biopsy", "wedge resection")
+_HISTORIES = (
+    "Lung mass on CT; rule out malignancy.",
+    "Smoker with a spiculated pulmonary nodule.",
+    "PET-avid lung lesion.",
+    "Enlarging pulmonary mass.",
+)
+_DIFFERENTIATION = {
+    1: "well differentiated",
+    2: "moderately differentiated",
+    3: "poorly differentiated",
+}
+_PLEOMORPHISM_WORDS = (("mild",), ("moderate",), ("marked", "severe"))
+_INFILTRATE_WORDS = (("minimal", "sparse"), ("moderate",), ("marked", "dense", "brisk"))
+_ARCHITECTURE = {
+    ADENO: (
+        "well-formed malignant glands with open lumina in a desmoplastic stroma",
+        "malignant glands admixed with solid nests of tumour cells",
+        "solid sheets of tumour cells without gland formation",
+    ),
+    SQUAMOUS: (
+        "nests of large polygonal cells with eosinophilic cytoplasm, intercellular bridges "
+        "and abundant keratin pearls",
+        "nests of polygonal cells with eosinophilic cytoplasm and focal keratin pearl formation",
+        "solid sheets of polygonal cells without keratinisation",
+    ),
+    SMALL_CELL: (
+        "",
+        "",
+        "sheets of small round to oval cells with scant cytoplasm, finely granular "
+        "('salt and pepper') chromatin, inconspicuous nucleoli and nuclear moulding",
+    ),
+}
+_IMMUNOHISTOCHEMISTRY = {
+    ADENO: "Tumour cells are positive for TTF-1 and napsin A and negative for p40.",
+    SQUAMOUS: "Tumour cells are positive for p40 and CK5/6 and negative for TTF-1.",
+    SMALL_CELL: "Tumour cells are positive for synaptophysin, chromogranin and INSM1; "
+    "Ki-67 labels most tumour nuclei.",
+}
+
+
+def _diagnosis_line(tumour_type: int, grade: int) -> str:
+    if tumour_type == SMALL_CELL:
+        # Real small cell carcinoma is high grade by definition; this teaching set grades
+        # it anyway (see the dataset card), and calls it a nuclear grade.
+        return f"Small cell carcinoma, nuclear grade {grade} of 3"
+    name = "Invasive adenocarcinoma" if tumour_type == ADENO else "Squamous cell carcinoma"
+    return f"{name}, {_DIFFERENTIATION[grade]} (grade {grade})"
+
+
+def write_report(
+    case_id: str, tumour_type: int, grade: int, concepts: dict[str, float], seed: int
+) -> str:
+    """Write a brief surgical pathology report that states the case's concepts.
+
+    The wording (synonyms, order of the microscopic findings, optional immunohistochemistry
+    line) varies with ``seed``; the facts never do.
+
+    Returns
+    -------
+    str
+        Several lines: header, specimen, clinical history, microscopic description, diagnosis.
+    """
+    rng = _child_rngs(seed)["report"]
+
+    def pick(options):
+        return options[int(rng.integers(len(options)))]
+
+    site, procedure = pick(_SITES), pick(_PROCEDURES)
+    findings = _microscopic_findings(pick, concepts)
+    architecture = _ARCHITECTURE[tumour_type][int(concepts["architecture_score"])]
+    order = rng.permutation(len(findings))
+    lines = [
+        pick(("SURGICAL PATHOLOGY REPORT", "PATHOLOGY REPORT", "HISTOPATHOLOGY REPORT")),
+        f"Case: {case_id}",
+        f"Specimen: Lung, {site}, {procedure}.",
+        f"Clinical history: {pick(_HISTORIES)}",
+        "",
+        "Microscopic description:",
+        pick(("Sections show an infiltrating carcinoma composed of ", "The tumour consists of "))
+        + architecture
+        + ". "
+        + " ".join(findings[i] for i in order),
+    ]
+    if rng.random() < 0.5:
+        lines.append(_IMMUNOHISTOCHEMISTRY[tumour_type])
+    lines += [
+        "",
+        "Diagnosis:",
+        f"Lung, {site}, {procedure}: {_diagnosis_line(tumour_type, grade)}.",
+    ]
+    return "\n".join(lines)
+
+
+def _microscopic_findings(
+    pick: Callable[[Sequence[str]], str], concepts: dict[str, float]
+) -> list[str]:
+    """One sentence each on pleomorphism, mitoses, necrosis, lymphocytes and tumour fraction.
+
+    ``pick`` chooses one wording from a tuple of synonyms (it draws from the report's
+    generator, so the order of the calls here is part of the output).
+    """
+    pleo = pick(_PLEOMORPHISM_WORDS[int(concepts["nuclear_pleomorphism"])])
+    infiltrate = pick(_INFILTRATE_WORDS[int(concepts["lymphocytic_infiltrate"])])
+    percent = int(5 * round(100 * concepts["tumour_fraction"] / 5))
+    mitoses = int(concepts["mitoses_per_2mm2"])
+    return [
+        f"Nuclei show {pleo} pleomorphism.",
+        pick((f"Mitotic count: {mitoses} per 2 mm².", f"There are {mitoses} mitoses per 2 mm².")),
+        pick(("Tumour necrosis is present.", "Foci of tumour necrosis are seen."))
+        if concepts["necrosis"]
+        else pick(("No tumour necrosis is identified.", "Necrosis is absent.")),
+        f"There is a {infiltrate} lymphocytic infiltrate"
+        + pick((" at the tumour-stroma interface.", " around and within the tumour.")),
+        pick(
+            (
+                f"Viable tumour occupies approximately {percent}% of the tissue.",
+                f"Tumour cellularity is estimated at {percent}% of the tissue.",
+            )
+        ),
+    ]
