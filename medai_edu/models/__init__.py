@@ -1,0 +1,10 @@
+"""The course's models, built by name: ``create_model("mome-mini")``.
+
+- :mod:`~medai_edu.models.mome`: MOME-mini, multiparametric breast MRI fusion;
+- :mod:`~medai_edu.models.baselines`: MONAI CNN baselines (single modality, early and late
+  fusion).
+"""
+
+from medai_edu.models.registry import create_model, list_models, register_model
+
+__all__ = ["create_model", "list_models", "register_model"]

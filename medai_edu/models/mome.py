@@ -1,0 +1,394 @@
+"""MOME-mini: a mixture of modality experts for multiparametric breast MRI, at toy width.
+
+After MOME (Luo et al., arXiv 2408.12606; code LLYXC/MOME, MIT), which fine-tunes a BEiT-3
+style multiway transformer on DCE, T2 and DWI volumes. The mini version keeps its structure:
+
+1. one 3D patch embedding per modality (DCE phases as channels; T2; DWI b-values and ADC),
+   plus a position and a modality embedding, and a shared CLS token;
+2. **multiway blocks**: self-attention whose mask keeps each modality's tokens attending only
+   within their modality (the CLS token sees all), then a feed-forward "adapter" chosen by the
+   token's modality;
+3. **fusion blocks**: attention across all modalities, then one shared **Soft-MoE** layer
+   (Puigcerver et al., 2023): every expert slot is a softmax-weighted mix of all tokens
+   (dispatch), and every token a softmax-weighted mix of all slot outputs (combine);
+4. heads on the CLS token for malignancy, pCR and molecular subtype.
+
+A case may lack any modality: an absent modality's tokens are dropped (not computed), and a
+modality marked missing for some cases in a batch (``inputs["present"]``) is masked out of
+attention and dispatch, so it changes nothing downstream. Modality dropout during training
+teaches the model to cope.
+
+Inputs: dict modality -> (B, C_m, Z, Y, X) float, optionally ``present``: (B, M) bool.
+Outputs: dict with ``malignant`` (B,) and ``pcr`` (B,) logits, ``subtype`` (B, S) logits,
+``cls_attention`` (B, M): the CLS token's last attention mass per modality, and
+``expert_usage`` (B, M, E): each modality's mean Soft-MoE combine weight per expert.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from medai_edu.models.registry import register_model
+
+CLS = -1  # token-modality index of the CLS token
+
+
+@dataclass
+class MOMEConfig:
+    """Sizes of MOME-mini. ``image_size`` must be divisible by ``patch_size``."""
+
+    modalities: tuple[str, ...] = ("dce", "t2", "dwi")
+    in_channels: tuple[int, ...] = (5, 1, 3)
+    image_size: tuple[int, int, int] = (16, 32, 32)
+    patch_size: tuple[int, int, int] = (4, 8, 8)
+    stem_channels: int = 16
+    dim: int = 64
+    heads: int = 4
+    mlp_ratio: float = 2.0
+    multiway_depth: int = 2
+    fusion_depth: int = 2
+    experts: int = 4
+    slots_per_expert: int = 4
+    subtypes: int = 4
+    dropout: float = 0.1
+    modality_dropout: float = 0.25
+
+    def __post_init__(self):
+        self.modalities, self.in_channels = tuple(self.modalities), tuple(self.in_channels)
+        self.image_size, self.patch_size = tuple(self.image_size), tuple(self.patch_size)
+        if len(self.modalities) != len(self.in_channels):
+            raise ValueError("modalities and in_channels must have the same length")
+        if any(s % p for s, p in zip(self.image_size, self.patch_size, strict=True)):
+            raise ValueError(f"image_size {self.image_size} is not divisible by {self.patch_size}")
+        if self.dim % self.heads:
+            raise ValueError(f"dim {self.dim} is not divisible by heads {self.heads}")
+
+    @property
+    def tokens_per_modality(self) -> int:
+        return math.prod(s // p for s, p in zip(self.image_size, self.patch_size, strict=True))
+
+
+# --------------------------------------------------------------------------- building blocks
+
+
+class PatchEmbed3d(nn.Module):
+    """Embed each non-overlapping 3D patch of a volume as a token.
+
+    Plain ViT patchify (a strided convolution) when ``stem_channels`` is 0. Otherwise a 3x3x3
+    convolution looks at every voxel's neighbourhood, the patch keeps the maximum of each
+    feature over its voxels, and a 1x1x1 convolution makes the token: a small lesion then
+    stands out in its patch's token, which lets a toy transformer learn in seconds (MOME
+    starts from a pretrained BEiT-3 instead).
+    """
+
+    def __init__(self, in_channels: int, dim: int, patch_size, n_tokens: int, stem_channels=0):
+        super().__init__()
+        if stem_channels:
+            self.proj = nn.Sequential(
+                nn.Conv3d(in_channels, stem_channels, kernel_size=3, padding=1),
+                nn.GELU(),
+                nn.MaxPool3d(patch_size),
+                nn.Conv3d(stem_channels, dim, kernel_size=1),
+            )
+        else:
+            self.proj = nn.Conv3d(in_channels, dim, kernel_size=patch_size, stride=patch_size)
+        self.position = nn.Parameter(torch.zeros(1, n_tokens, dim))
+        nn.init.trunc_normal_(self.position, std=0.02)
+
+    def forward(self, volume: torch.Tensor) -> torch.Tensor:  # (B, C, Z, Y, X) -> (B, N, D)
+        return self.proj(volume).flatten(2).transpose(1, 2) + self.position
+
+
+class MLP(nn.Sequential):
+    def __init__(self, dim: int, hidden: int, dropout: float):
+        super().__init__(
+            nn.Linear(dim, hidden), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden, dim)
+        )
+
+
+class Attention(nn.Module):
+    """Multi-head self-attention with a boolean "may attend" mask; keeps its last weights.
+
+    Written out (not fused) so that the weights can be read for explanations.
+    """
+
+    def __init__(self, dim: int, heads: int, dropout: float):
+        super().__init__()
+        self.heads = heads
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+        self.dropout = nn.Dropout(dropout)
+        self.last_weights: torch.Tensor | None = None  # (B, H, T, T)
+
+    def forward(self, x: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
+        b, t, d = x.shape
+        q, k, v = self.qkv(x).reshape(b, t, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
+        scores = (q @ k.transpose(-2, -1)) / math.sqrt(d // self.heads)
+        scores = scores.masked_fill(~allowed[:, None], float("-inf"))
+        weights = scores.softmax(dim=-1)
+        self.last_weights = weights.detach()
+        out = (self.dropout(weights) @ v).transpose(1, 2).reshape(b, t, d)
+        return self.proj(out)
+
+
+class SoftMoE(nn.Module):
+    """Soft mixture of experts (Puigcerver et al., 2023), with masked tokens.
+
+    logits (B, T, E*S) = x @ phi. Dispatch: softmax over *tokens* per slot, so every slot is
+    a convex mix of the valid tokens. Each expert (an MLP) processes its S slots. Combine:
+    softmax over *slots* per token, so every token gets a convex mix of the slot outputs.
+    """
+
+    def __init__(self, dim: int, hidden: int, experts: int, slots_per_expert: int, dropout):
+        super().__init__()
+        self.experts_n, self.slots = experts, slots_per_expert
+        self.phi = nn.Parameter(torch.randn(dim, experts * slots_per_expert) / math.sqrt(dim))
+        self.experts = nn.ModuleList(MLP(dim, hidden, dropout) for _ in range(experts))
+        self.last_combine: torch.Tensor | None = None  # (B, T, E)
+
+    def forward(self, x: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+        b, t, d = x.shape
+        logits = x @ self.phi
+        dispatch = logits.masked_fill(~valid[..., None], float("-inf")).softmax(dim=1)
+        slots = torch.einsum("bts,btd->bsd", dispatch, x).reshape(b, self.experts_n, self.slots, d)
+        processed = torch.stack([expert(slots[:, e]) for e, expert in enumerate(self.experts)], 1)
+        combine = logits.softmax(dim=2)
+        self.last_combine = combine.detach().reshape(b, t, self.experts_n, self.slots).sum(-1)
+        return torch.einsum("bts,bsd->btd", combine, processed.reshape(b, -1, d))
+
+
+class MultiwayBlock(nn.Module):
+    """Shared attention (kept inside each modality by the mask), per-modality FFN adapters."""
+
+    def __init__(self, cfg: MOMEConfig):
+        super().__init__()
+        hidden = int(cfg.dim * cfg.mlp_ratio)
+        self.norm1, self.norm2 = nn.LayerNorm(cfg.dim), nn.LayerNorm(cfg.dim)
+        self.attn = Attention(cfg.dim, cfg.heads, cfg.dropout)
+        self.adapters = nn.ModuleDict(
+            {m: MLP(cfg.dim, hidden, cfg.dropout) for m in cfg.modalities}
+        )
+        self.cls_adapter = MLP(cfg.dim, hidden, cfg.dropout)
+
+    def forward(self, x, allowed, token_modality, modalities):
+        x = x + self.attn(self.norm1(x), allowed)
+        h = self.norm2(x)
+        out = torch.empty_like(h)
+        cls = token_modality == CLS
+        out[:, cls] = self.cls_adapter(h[:, cls])
+        for index, name in enumerate(modalities):
+            mine = token_modality == index
+            if mine.any():
+                out[:, mine] = self.adapters[name](h[:, mine])
+        return x + out
+
+
+class FusionBlock(nn.Module):
+    """Attention across all modalities, then the shared Soft-MoE."""
+
+    def __init__(self, cfg: MOMEConfig):
+        super().__init__()
+        self.norm1, self.norm2 = nn.LayerNorm(cfg.dim), nn.LayerNorm(cfg.dim)
+        self.attn = Attention(cfg.dim, cfg.heads, cfg.dropout)
+        hidden = int(cfg.dim * cfg.mlp_ratio)
+        self.moe = SoftMoE(cfg.dim, hidden, cfg.experts, cfg.slots_per_expert, cfg.dropout)
+
+    def forward(self, x, allowed, valid):
+        x = x + self.attn(self.norm1(x), allowed)
+        return x + self.moe(self.norm2(x), valid)
+
+
+# --------------------------------------------------------------------------- the model
+
+
+class MOMEMini(nn.Module):
+    """MOME-mini; see the module docstring for inputs and outputs."""
+
+    def __init__(self, config: MOMEConfig | None = None):
+        super().__init__()
+        self.config = cfg = config or MOMEConfig()
+        n = cfg.tokens_per_modality
+        self.embed = nn.ModuleDict(
+            {
+                m: PatchEmbed3d(c, cfg.dim, cfg.patch_size, n)
+                for m, c in zip(cfg.modalities, cfg.in_channels, strict=True)
+            }
+        )
+        self.modality_embedding = nn.Parameter(torch.zeros(len(cfg.modalities), cfg.dim))
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, cfg.dim))
+        nn.init.trunc_normal_(self.cls_token, std=0.02)
+        nn.init.trunc_normal_(self.modality_embedding, std=0.02)
+        self.multiway = nn.ModuleList(MultiwayBlock(cfg) for _ in range(cfg.multiway_depth))
+        self.fusion = nn.ModuleList(FusionBlock(cfg) for _ in range(cfg.fusion_depth))
+        self.heads = nn.ModuleDict(
+            {
+                "malignant": nn.Linear(cfg.dim, 1),
+                "pcr": nn.Linear(cfg.dim, 1),
+                "subtype": nn.Linear(cfg.dim, cfg.subtypes),
+            }
+        )
+
+    # -- input checking and token assembly
+
+    def _check_inputs(self, inputs: dict) -> tuple[list[str], torch.Tensor]:
+        cfg = self.config
+        unknown = set(inputs) - set(cfg.modalities) - {"present"}
+        if unknown:
+            raise ValueError(
+                f"unknown modalities {sorted(unknown)}; MOME-mini takes {cfg.modalities}"
+            )
+        given = [m for m in cfg.modalities if m in inputs]
+        if not given:
+            raise ValueError(f"no modality given; MOME-mini takes any of {cfg.modalities}")
+        batch = inputs[given[0]].shape[0]
+        for m in given:
+            x = inputs[m]
+            channels = cfg.in_channels[cfg.modalities.index(m)]
+            if x.ndim != 5 or x.shape[1] != channels:
+                raise ValueError(
+                    f"{m} must be (batch, {channels}, *{cfg.image_size}), got {tuple(x.shape)}"
+                )
+            if tuple(x.shape[2:]) != cfg.image_size or x.shape[0] != batch:
+                raise ValueError(
+                    f"{m} has shape {tuple(x.shape)}; expected ({batch}, "
+                    f"{channels}, *{cfg.image_size})"
+                )
+        present = inputs.get("present")
+        device = inputs[given[0]].device
+        if present is None:
+            present = torch.ones(batch, len(cfg.modalities), dtype=torch.bool, device=device)
+        present = present.bool().clone()
+        for index, m in enumerate(cfg.modalities):
+            if m not in inputs:
+                present[:, index] = False
+        empty = (~present.any(dim=1)).nonzero().flatten().tolist()
+        if empty:
+            raise ValueError(f"case(s) {empty} have no modality present; nothing to diagnose")
+        return given, present
+
+    def _modality_dropout(self, present: torch.Tensor) -> torch.Tensor:
+        """Randomly hide modalities while training, always keeping one per case."""
+        keep = torch.rand(present.shape, device=present.device) >= self.config.modality_dropout
+        dropped = present & keep
+        lost_all = ~dropped.any(dim=1)
+        dropped[lost_all] = present[lost_all]
+        return dropped
+
+    def _tokens(self, inputs, given, present):
+        cfg = self.config
+        batch = present.shape[0]
+        parts = [self.cls_token.expand(batch, -1, -1)]
+        token_modality = [torch.full((1,), CLS)]
+        for m in given:
+            index = cfg.modalities.index(m)
+            parts.append(self.embed[m](inputs[m]) + self.modality_embedding[index])
+            token_modality.append(torch.full((cfg.tokens_per_modality,), index))
+        token_modality = torch.cat(token_modality).to(present.device)
+        valid = torch.ones(batch, len(token_modality), dtype=torch.bool, device=present.device)
+        valid[:, 1:] = present[:, token_modality[1:]]
+        return torch.cat(parts, dim=1), token_modality, valid
+
+    @staticmethod
+    def _attention_masks(token_modality, valid):
+        """(B, T, T) "may attend" masks for the multiway and the fusion blocks.
+
+        A token may attend to valid tokens (multiway: of its own modality; the CLS token: of
+        any); a masked token attends only to itself, so its row stays finite and nobody reads it.
+        """
+        same = token_modality[:, None] == token_modality[None, :]
+        from_cls = (token_modality == CLS)[:, None].expand_as(same)
+        eye = torch.eye(len(token_modality), dtype=torch.bool, device=valid.device)
+        keys = valid[:, None, :]
+        multiway = (keys & (same | from_cls)) | eye
+        fusion = keys | eye
+        return multiway, fusion
+
+    # -- forward
+
+    def forward(self, inputs: dict) -> dict[str, torch.Tensor]:
+        given, present = self._check_inputs(inputs)
+        if self.training and self.config.modality_dropout > 0:
+            present = self._modality_dropout(present)
+        x, token_modality, valid = self._tokens(inputs, given, present)
+        multiway_mask, fusion_mask = self._attention_masks(token_modality, valid)
+        for block in self.multiway:
+            x = block(x, multiway_mask, token_modality, self.config.modalities)
+        for block in self.fusion:
+            x = block(x, fusion_mask, valid)
+        # No final LayerNorm on the CLS token: trained from scratch for seconds, its state is
+        # a shared offset plus a small case-specific part, and a LayerNorm washes that out.
+        cls = x[:, 0]
+        outputs = {name: head(cls) for name, head in self.heads.items()}
+        outputs["malignant"] = outputs["malignant"].squeeze(-1)
+        outputs["pcr"] = outputs["pcr"].squeeze(-1)
+        outputs |= self._read_out(token_modality, valid)
+        return outputs
+
+    def _read_out(self, token_modality, valid) -> dict[str, torch.Tensor]:
+        """Per-modality CLS attention (last fusion block) and Soft-MoE expert usage."""
+        n_modalities = len(self.config.modalities)
+        one_hot = F.one_hot(token_modality.clamp(min=0), n_modalities).float()
+        one_hot[token_modality == CLS] = 0
+        cls_weights = self.fusion[-1].attn.last_weights[:, :, 0].mean(1)  # (B, T)
+        cls_attention = cls_weights @ one_hot  # (B, M)
+        combine = torch.stack([b.moe.last_combine for b in self.fusion]).mean(0)  # (B, T, E)
+        token_weights = one_hot[None] * valid[..., None]  # (B, T, M)
+        counts = token_weights.sum(1).clamp(min=1)  # (B, M)
+        usage = torch.einsum("btm,bte->bme", token_weights, combine) / counts[..., None]
+        return {"cls_attention": cls_attention, "expert_usage": usage}
+
+
+# --------------------------------------------------------------------------- loss and read-outs
+
+
+def mome_loss(outputs: dict, targets: dict, weights=(1.0, 0.5, 0.5)) -> torch.Tensor:
+    """Malignancy BCE + pCR BCE + subtype cross-entropy; -1 targets (benign cases) ignored."""
+    w_malignant, w_pcr, w_subtype = weights
+    loss = w_malignant * F.binary_cross_entropy_with_logits(
+        outputs["malignant"], targets["malignant"].float()
+    )
+    has_pcr = targets["pcr"] >= 0
+    if has_pcr.any():
+        loss = loss + w_pcr * F.binary_cross_entropy_with_logits(
+            outputs["pcr"][has_pcr], targets["pcr"][has_pcr].float()
+        )
+    if (targets["subtype"] >= 0).any():
+        loss = loss + w_subtype * F.cross_entropy(
+            outputs["subtype"], targets["subtype"], ignore_index=-1
+        )
+    return loss
+
+
+@torch.no_grad()
+def modality_contributions(model: MOMEMini, inputs: dict, head: str = "malignant"):
+    """How much each modality moves a decision: logit(all) - logit(without it).
+
+    Returns (B, M): positive = the modality pushed towards the positive class. A modality
+    that is absent, or the only one present, contributes 0 (there is nothing to compare).
+    """
+    model.eval()
+    _, present = model._check_inputs(inputs)
+    full = model(inputs)[head]
+    if full.ndim > 1:
+        raise ValueError(f"contributions are defined for the binary heads, not {head!r}")
+    result = torch.zeros(present.shape, device=full.device)
+    for index, _m in enumerate(model.config.modalities):
+        without = present.clone()
+        without[:, index] = False
+        usable = present[:, index] & without.any(dim=1)
+        if not usable.any():
+            continue
+        ablated = model({**inputs, "present": torch.where(usable[:, None], without, present)})
+        result[:, index] = torch.where(usable, full - ablated[head], torch.zeros_like(full))
+    return result
+
+
+@register_model("mome-mini")
+def mome_mini(**config) -> MOMEMini:
+    """MOME-mini with :class:`MOMEConfig` defaults, overridden by keyword arguments."""
+    return MOMEMini(MOMEConfig(**config))
