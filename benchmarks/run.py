@@ -95,6 +95,79 @@ def bench_slides() -> Iterator[dict]:
     )
 
 
+def _seconds_to(history, target: float) -> float | None:
+    """Training seconds until the validation AUROC first reached ``target`` (None if never)."""
+    elapsed = 0.0
+    for record in history.records:
+        elapsed += record["seconds"]
+        if record.get("val_auroc", 0) >= target:
+            return elapsed
+    return None
+
+
+@benchmark("mome.fidelity")
+def bench_mome_fidelity() -> Iterator[dict]:
+    """MOME's comparison on synthetic data: single modalities, early/late fusion, MOME-mini."""
+    from medai_edu.data.datasets import MODALITIES
+    from medai_edu.experiments.breast_fusion import (
+        make_fusion_data,
+        run_fusion_experiment,
+        train_model,
+    )
+
+    data = make_fusion_data()
+    trained, rows = run_fusion_experiment(data, time_budget_s=60, progress=False)
+    for row in rows:
+        yield {
+            "benchmark": "mome.auroc",
+            **{k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()},
+        }
+    full = {r["model"]: r for r in rows if r["missing"] == "none"}
+    mome = full["mome-mini"]["test"]
+    best_single = max(full[m]["test"] for m in MODALITIES)
+    yield figure("mome.auroc_internal", mome, "AUROC", target=0.95)
+    yield figure(
+        "mome.margin_over_best_single",
+        mome - best_single,
+        "AUROC",
+        target=0.03,
+        best_single=round(best_single, 4),
+    )
+    for m in MODALITIES:
+        drop = {
+            name: full[name]["test"]
+            - next(r["test"] for r in rows if r["model"] == name and r["missing"] == m)
+            for name in ("mome-mini", "early fusion")
+        }
+        yield figure(
+            f"mome.drop_without_{m}",
+            drop["mome-mini"],
+            "AUROC",
+            higher_is_better=False,
+            target=round(drop["early fusion"], 4),
+            early_fusion_drop=round(drop["early fusion"], 4),
+        )
+    mome_seconds = _seconds_to(trained["mome-mini"].history, 0.95)
+    densenet = train_model("densenet121-3d", data, time_budget_s=240, progress=False)
+    densenet_auroc = max(densenet.history["val_auroc"])
+    yield figure(
+        "mome.seconds_to_0.95",
+        mome_seconds if mome_seconds is not None else float("nan"),
+        "s",
+        target=60,
+        higher_is_better=False,
+    )
+    reached = _seconds_to(densenet.history, 0.95)
+    yield figure(
+        "mome.densenet_seconds_ratio",
+        (reached or densenet.seconds) / max(mome_seconds or trained["mome-mini"].seconds, 1e-6),
+        "x",
+        densenet_seconds=round(densenet.seconds, 1),
+        densenet_reached_0_95=reached is not None,
+        densenet_best_val_auroc=round(densenet_auroc, 4),
+    )
+
+
 def environment() -> dict:
     return {
         "benchmark": "environment",

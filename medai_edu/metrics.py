@@ -1,6 +1,7 @@
 """Evaluation metrics, computed by well-kept libraries (scikit-learn, torchmetrics, torchsurv).
 
-Every function takes array-likes (numpy or torch) and returns a Python float. Labels equal to
+Every function takes array-likes (numpy or torch) and returns Python floats (a tuple or a dict
+where it returns several numbers). Labels equal to
 ``ignore_label`` (default -1, "not applicable", e.g. the subtype of a benign lesion) are
 dropped first.
 """
@@ -119,3 +120,134 @@ def classification_report(y_true, y_score, ignore_label: int = IGNORE_LABEL) -> 
         "balanced_accuracy": balanced_accuracy(y_true, y_score, ignore_label),
         "calibration_error": calibration_error(y_true, y_score, ignore_label=ignore_label),
     }
+
+
+# --------------------------------------------------------------------------------------
+# Operating points: a threshold turns a probability into a decision
+# --------------------------------------------------------------------------------------
+#
+# Convention (scikit-learn's ``roc_curve``): a case is called positive when its predicted
+# probability is >= the threshold. Logits (scores outside [0, 1]) are squashed first, so a
+# threshold is always a probability.
+
+
+def _binary_scores(y_true, y_prob, ignore_label=IGNORE_LABEL):
+    """Labels in {0, 1} and positive-class probabilities (N,), ignored labels dropped."""
+    y_true, y_prob = _drop_ignored(y_true, y_prob, ignore_label)
+    p = _probabilities(y_prob)
+    if p.ndim == 2 and p.shape[1] == 2:
+        p = p[:, 1]
+    if p.ndim != 1:
+        raise ValueError(f"expected (N,) positive-class probabilities, got shape {p.shape}")
+    if not np.isin(y_true, (0, 1)).all():
+        raise ValueError("labels must be 0 (negative) or 1 (positive)")
+    return y_true, p
+
+
+def confusion_counts(
+    y_true, y_prob, threshold: float, ignore_label: int = IGNORE_LABEL
+) -> dict[str, int]:
+    """True/false positives and negatives when cases with probability >= threshold are
+    called positive: ``{"tp": .., "fp": .., "tn": .., "fn": ..}``."""
+    y_true, p = _binary_scores(y_true, y_prob, ignore_label)
+    called = p >= threshold
+    positive = y_true == 1
+    return {
+        "tp": int(np.sum(called & positive)),
+        "fp": int(np.sum(called & ~positive)),
+        "tn": int(np.sum(~called & ~positive)),
+        "fn": int(np.sum(~called & positive)),
+    }
+
+
+def sensitivity_specificity(
+    y_true, y_prob, threshold: float, ignore_label: int = IGNORE_LABEL
+) -> tuple[float, float]:
+    """(sensitivity, specificity) at a threshold; NaN where a class is absent.
+
+    Sensitivity = TP / (TP + FN), the fraction of diseased cases called positive;
+    specificity = TN / (TN + FP), the fraction of healthy cases called negative.
+    """
+    c = confusion_counts(y_true, y_prob, threshold, ignore_label)
+    n_pos, n_neg = c["tp"] + c["fn"], c["tn"] + c["fp"]
+    sens = c["tp"] / n_pos if n_pos else float("nan")
+    spec = c["tn"] / n_neg if n_neg else float("nan")
+    return float(sens), float(spec)
+
+
+def threshold_for_sensitivity(
+    y_true, y_prob, target: float = 0.95, ignore_label: int = IGNORE_LABEL
+) -> float:
+    """The highest threshold whose sensitivity is >= ``target``, read off the ROC curve.
+
+    The highest such threshold keeps specificity as high as the sensitivity target allows.
+    It is one of the predicted probabilities (the score of the case that brings sensitivity
+    up to the target). Choose it on validation data, then report it on a test set: on new
+    cases the achieved sensitivity scatters around the target.
+    """
+    if not 0 < target <= 1:
+        raise ValueError(f"target sensitivity must be in (0, 1], got {target}")
+    y_true, p = _binary_scores(y_true, y_prob, ignore_label)
+    if not np.any(y_true == 1):
+        raise ValueError("sensitivity is undefined without positive cases")
+    if not np.any(y_true == 0):
+        # roc_curve needs both classes; with positives only, the lowest score catches all
+        sens = np.mean(p[:, None] >= p[None, :], axis=0)
+        return float(p[sens >= target - 1e-12].max())
+    _, tpr, thresholds = skm.roc_curve(y_true, p, drop_intermediate=False)
+    # tpr rises as the threshold falls; the first index reaching the target is the answer
+    # (a tolerance absorbs rounding: 19 / 20 must count as 0.95)
+    first = int(np.argmax(tpr >= target - 1e-12))
+    return float(thresholds[first])
+
+
+def _auroc_rows(y_true: np.ndarray, y_score: np.ndarray) -> np.ndarray:
+    """AUROC of every row of (n, N) arrays at once (Mann-Whitney U from mid-ranks, so ties
+    count one half, as in ``roc_auc_score``); NaN where a row lacks a class."""
+    from scipy.stats import rankdata
+
+    ranks = rankdata(y_score, axis=1)
+    n_pos = y_true.sum(axis=1).astype(float)
+    n_neg = y_true.shape[1] - n_pos
+    u = (ranks * y_true).sum(axis=1) - n_pos * (n_pos + 1) / 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where((n_pos > 0) & (n_neg > 0), u / (n_pos * n_neg), np.nan)
+
+
+def bootstrap_ci(
+    metric_fn,
+    y_true,
+    y_score,
+    n: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+    ignore_label: int = IGNORE_LABEL,
+) -> tuple[float, float]:
+    """Percentile bootstrap confidence interval of ``metric_fn(y_true, y_score)``.
+
+    Cases are resampled with replacement ``n`` times (all index draws in one array);
+    resamples where the metric is undefined (NaN, e.g. no positives drawn) are skipped.
+    ``metric_fn`` is any ``f(y_true, y_score) -> float``; for :func:`auroc` (or sklearn's
+    ``roc_auc_score``) all resamples are scored in one vectorised pass.
+    The interval says how much the number would move with another sample of patients
+    from the same population, not how it transfers to another population.
+    """
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    y_true, y_score = _drop_ignored(y_true, y_score, ignore_label)
+    if len(y_true) == 0:
+        raise ValueError("no cases to resample")
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, len(y_true), size=(n, len(y_true)))
+    if metric_fn in (auroc, skm.roc_auc_score) and y_score.ndim == 1:
+        values = _auroc_rows(y_true[draws], y_score[draws])  # same numbers, one pass
+    else:
+        values = np.array([metric_fn(y_true[idx], y_score[idx]) for idx in draws], dtype=float)
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        raise ValueError("the metric was undefined in every bootstrap resample")
+    tail = 100 * (1 - level) / 2
+    low, high = np.percentile(values, [tail, 100 - tail])
+    return float(low), float(high)

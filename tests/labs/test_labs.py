@@ -27,7 +27,8 @@ def run_lab(path: Path, timeout_s: int = 600) -> nbformat.NotebookNode:
 
 
 @pytest.mark.parametrize("path", LABS, ids=[str(p.relative_to(ROOT / "labs")) for p in LABS])
-def test_lab_runs_top_to_bottom(path):
+def test_lab_runs_top_to_bottom(path, monkeypatch):
+    monkeypatch.delenv("MPLBACKEND", raising=False)  # the kernel must render inline figures
     nb = run_lab(path)
     errors = [
         o

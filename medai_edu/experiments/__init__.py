@@ -1,0 +1,1 @@
+"""Experiments that reproduce the shape of the seed papers' comparisons."""
