@@ -30,3 +30,17 @@ def test_kinetic_curves_figure_includes_the_measured_lesion():
     assert ax.get_title() and "min" in ax.get_xlabel() and "%" in ax.get_ylabel()
     measured = ax.lines[-1].get_ydata()
     assert measured[-1] < measured[2]  # washout: the lesion's own curve falls after its peak
+
+
+def test_cohort_kinetics_separates_curve_types():
+    from medai_edu.data.breast_mri import make_breast_mri_cohort
+    from medai_edu.viz.mri import lesion_enhancement, plot_cohort_kinetics, plot_lesion_adc
+
+    cohort = make_breast_mri_cohort(30, seed=9)
+    curves = lesion_enhancement(cohort)
+    assert curves.shape == (30, 5) and np.all(curves[:, 0] == 0)
+    fig = plot_cohort_kinetics(cohort)
+    means = {line.get_label().split(" (")[0]: line.get_ydata() for line in fig.axes[0].lines}
+    assert means["persistent"][-1] > means["plateau"][-1] > means["washout"][-1]
+    fig = plot_lesion_adc(cohort)
+    assert all(ax.get_xlabel().startswith("mean lesion ADC") for ax in fig.axes)

@@ -64,3 +64,55 @@ def plot_kinetic_curves(case: BreastMRICase | None = None, title="Enhancement ki
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
+
+
+def lesion_enhancement(cohort) -> np.ndarray:
+    """Each case's mean lesion signal relative to pre-contrast, in %: (N, phases)."""
+    curves = []
+    for i in range(len(cohort)):
+        lesion = cohort.dce[i][:, cohort.mask[i]].mean(axis=1)
+        curves.append(100 * (lesion / lesion[0] - 1))
+    return np.array(curves)
+
+
+def plot_cohort_kinetics(cohort, title="Lesion enhancement by curve type"):
+    """Mean and spread (10th-90th percentile) of lesion curves for each BI-RADS curve type."""
+    curves = lesion_enhancement(cohort)
+    times = np.asarray(cohort.config.dce_times_min)
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    for k, name in enumerate(KINETICS):
+        group = curves[cohort.kinetic == k]
+        if not len(group):
+            continue
+        ax.plot(times, group.mean(axis=0), marker="o", label=f"{name} (n={len(group)})")
+        low, high = np.percentile(group, [10, 90], axis=0)
+        ax.fill_between(times, low, high, alpha=0.2)
+    ax.set(
+        title=title, xlabel="time after contrast injection (min)", ylabel="relative enhancement (%)"
+    )
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def plot_lesion_adc(cohort, title="Lesion ADC"):
+    """Histograms of mean lesion ADC, split by diffusion restriction and by diagnosis."""
+    adc = np.array([cohort.adc[i][cohort.mask[i]].mean() for i in range(len(cohort))])
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
+    bins = np.linspace(0.4, 2.4, 31)
+    groups = (
+        ("diffusion", cohort.diffusion_restricted, ("not restricted", "restricted")),
+        ("diagnosis", cohort.malignant, ("benign", "malignant")),
+    )
+    for ax, (name, labels, names) in zip(axes, groups, strict=True):
+        for value, label in enumerate(names):
+            ax.hist(adc[labels == value], bins=bins, alpha=0.6, label=label)
+        ax.set(
+            title=f"{title} by {name}",
+            xlabel="mean lesion ADC (10⁻³ mm²/s)",
+            ylabel="cases (count)",
+        )
+        ax.legend()
+    fig.tight_layout()
+    return fig
