@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import sys
@@ -168,6 +169,11 @@ def bench_mome_fidelity() -> Iterator[dict]:
     )
 
 
+def _strict(line: dict) -> dict:
+    """NaN (a figure that does not exist, e.g. a never-reached target) becomes JSON null."""
+    return {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in line.items()}
+
+
 def environment() -> dict:
     return {
         "benchmark": "environment",
@@ -188,7 +194,7 @@ def main(argv=None) -> int:
         if args.only and args.only not in name:
             continue
         for line in fn():
-            print(json.dumps(line), flush=True)
+            print(json.dumps(_strict(line)), flush=True)
     return 0
 
 
