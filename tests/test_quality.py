@@ -5,7 +5,6 @@ import sys
 from pathlib import Path
 
 import nbformat
-import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SKIP_DIRS = {".venv", "_build", ".git", ".ipynb_checkpoints", "node_modules"}
@@ -69,11 +68,10 @@ def test_the_notebook_check_catches_outputs(tmp_path):
     assert notebook_problems(broken)[0].startswith("unreadable")
 
 
-@pytest.mark.parametrize("path", [".ci/run"])
-def test_ci_runs_make_test_and_nothing_else(path):
+def test_ci_runs_make_test_and_nothing_else():
     commands = [
         line.strip()
-        for line in (ROOT / path).read_text().splitlines()
+        for line in (ROOT / ".ci/run").read_text().splitlines()
         if line.strip() and not line.lstrip().startswith("#")
     ]
     assert commands[-1] == "make test"

@@ -9,7 +9,7 @@ fidelity benchmark and the "fusing modalities" lab both call :func:`run_fusion_e
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 from torch.utils.data import DataLoader
@@ -61,7 +61,6 @@ class TrainedModel:
     model: torch.nn.Module
     seconds: float
     history: object = None
-    members: dict = field(default_factory=dict)
 
 
 def train_model(name, data: FusionData, epochs=30, time_budget_s=60.0, lr=2e-3, progress=True):
@@ -97,7 +96,7 @@ def late_fusion(single: dict[str, TrainedModel]) -> TrainedModel:
     """Late fusion of already trained single-modality models (no extra training)."""
     members = {m: single[m].model for m in MODALITIES}
     seconds = sum(single[m].seconds for m in MODALITIES)
-    return TrainedModel("late fusion", LateFusion(members), seconds, members=members)
+    return TrainedModel("late fusion", LateFusion(members), seconds)
 
 
 def without(inputs: dict, modality: str | None) -> dict:

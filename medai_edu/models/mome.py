@@ -65,6 +65,10 @@ class MOMEConfig:
             raise ValueError("modalities and in_channels must have the same length")
         if any(s % p for s, p in zip(self.image_size, self.patch_size, strict=True)):
             raise ValueError(f"image_size {self.image_size} is not divisible by {self.patch_size}")
+        if self.fusion_depth < 1:
+            raise ValueError(
+                "MOME-mini needs at least one fusion block (its read-outs use the last)"
+            )
         if self.dim % self.heads:
             raise ValueError(f"dim {self.dim} is not divisible by heads {self.heads}")
 

@@ -101,6 +101,8 @@ def test_clear_errors(batch):
         model({"t2": inputs["t2"][:, :, :8]})
     with pytest.raises(ValueError, match="divisible"):
         MOMEConfig(patch_size=(5, 8, 8))
+    with pytest.raises(ValueError, match="fusion block"):
+        MOMEConfig(fusion_depth=0)
 
 
 def test_checkpoint_round_trip(tmp_path, batch):
