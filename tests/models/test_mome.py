@@ -129,3 +129,17 @@ def test_learns_on_a_small_set():
         optimizer.step()
         losses.append(loss.item())
     assert losses[-1] < 0.5 * losses[0]
+
+
+def test_modality_experts_have_their_own_say(batch):
+    inputs, _ = batch
+    model = small_model()
+    out = model({k: v for k, v in inputs.items() if k != "t2"})
+    experts = out["modality_malignant"]
+    assert experts.shape == (6, 3)
+    assert torch.all(experts[:, 1].isnan()) and not experts[:, [0, 2]].isnan().any()
+    # the fused logit is the CLS head's plus the mean of the present experts
+    model.heads["malignant"].weight.data.zero_()
+    model.heads["malignant"].bias.data.zero_()
+    out = model(inputs)
+    torch.testing.assert_close(out["malignant"], out["modality_malignant"].mean(1))
