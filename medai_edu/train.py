@@ -247,7 +247,7 @@ def fit(
 
     if seed is not None:
         seed_everything(seed)
-    device = torch.device(device) if device is not None else select_device()
+    device = torch.device(device) if device is not None else select_device(verbose=progress)
     model.to(device)
     optimizer = optimizer or torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     monitor = monitor or ("val_loss" if val_loader is not None else "train_loss")
@@ -302,6 +302,10 @@ def fit(
 
 def save_checkpoint(model: nn.Module, path: str | Path, **metadata) -> Path:
     """Save the model's weights (a ``state_dict``) and plain metadata (numbers, strings)."""
+    plain = (str, int, float, bool, type(None))
+    odd = {k: type(v).__name__ for k, v in metadata.items() if type(v) not in plain}
+    if odd:  # anything else would not load with weights_only=True
+        raise TypeError(f"checkpoint metadata must be numbers or strings, got {odd}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}

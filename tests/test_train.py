@@ -135,6 +135,10 @@ def test_checkpoint_errors(tmp_path):
     save_checkpoint(tiny_model(), tmp_path / "ok.pt", note="x")
     with pytest.raises(RuntimeError):  # wrong architecture: torch names the mismatched keys
         load_checkpoint(nn.Linear(8, 2), tmp_path / "ok.pt")
+    # metadata that weights_only loading would refuse is refused when saving
+    with pytest.raises(TypeError, match="TorchVersion"):
+        save_checkpoint(tiny_model(), tmp_path / "odd.pt", torch=torch.__version__)
+    assert not (tmp_path / "odd.pt").exists()
 
 
 def test_dict_batches_and_predict():

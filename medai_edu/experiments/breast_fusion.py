@@ -222,7 +222,7 @@ def train_teaching_checkpoints(
         "n_train": len(data.train.dataset),
         "n_val": len(data.val.dataset),
         "command": f"medai-edu train breast-fusion --seed {seed} --time-budget {time_budget_s}",
-        "torch": torch.__version__,
+        "torch": str(torch.__version__),
     }
     return save_contenders(trained, directory, **provenance)
 
