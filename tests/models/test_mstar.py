@@ -1,0 +1,100 @@
+"""mSTAR-mini: shapes, tile masking, errors, tokenizer, and both pretraining stages learning."""
+
+import numpy as np
+import pytest
+import torch
+
+from medai_edu.experiments.slide_pretraining import (
+    few_shot_auroc,
+    make_slide_bags,
+    pretrain_tiles_simclr,
+    retrieval_recall,
+    slide_embeddings,
+    train_stage1,
+    train_stage2,
+)
+from medai_edu.models import create_model
+from medai_edu.models.mstar import ReportTokenizer, contrastive_loss
+
+
+@pytest.fixture(scope="module")
+def bags():
+    return make_slide_bags(12, seed=3, max_tiles=12)
+
+
+def batch(bags, n=4):
+    return {
+        "tiles": bags.float_tiles(slice(0, n)),
+        "tile_mask": bags.tile_mask[:n],
+        "grid": bags.grid[:n],
+    }
+
+
+@pytest.mark.parametrize("aggregator", ["transmil", "abmil"])
+def test_shapes_and_padded_tiles_change_nothing(bags, aggregator):
+    torch.manual_seed(0)
+    model = create_model("mstar-mini", aggregator=aggregator).eval()
+    inputs = batch(bags)
+    out = model(inputs)
+    assert out["slide"].shape == (4, 64) and out["logits"].shape == (4, 3)
+    assert out["attention"].shape == inputs["tile_mask"].shape
+    torch.testing.assert_close(out["attention"].sum(1), torch.ones(4))
+    # hide the last 4 tiles of slide 0: scrambling them then changes nothing
+    mask = inputs["tile_mask"].clone()
+    mask[0, -4:] = False
+    scrambled = inputs["tiles"].clone()
+    scrambled[0, -4:] = torch.rand_like(scrambled[0, -4:])
+    a = model({**inputs, "tile_mask": mask})
+    b = model({**inputs, "tiles": scrambled, "tile_mask": mask})
+    torch.testing.assert_close(a["slide"], b["slide"])
+    assert torch.all(a["attention"][0, -4:] == 0)
+
+
+def test_clear_errors(bags):
+    model = create_model("mstar-mini").eval()
+    with pytest.raises(ValueError, match="tiles must be"):
+        model({"tiles": torch.rand(2, 3, 3, 32, 32)})
+    with pytest.raises(ValueError, match="at least one tile"):
+        model({**batch(bags, 2), "tile_mask": torch.zeros(2, 12, dtype=torch.bool)})
+    with pytest.raises(ValueError, match="aggregator"):
+        create_model("mstar-mini", aggregator="mean")
+
+
+def test_tokenizer_and_contrastive_loss(bags):
+    tokenizer = ReportTokenizer(64).fit(bags.reports)
+    tokens = tokenizer.transform(bags.reports, max_length=40)
+    assert tokens.shape == (12, 40) and tokens.max() < 64 and (tokens[:, 0] > 0).all()
+    with pytest.raises(RuntimeError, match="fit"):
+        ReportTokenizer().transform(["x"])
+    same = torch.randn(8, 16)
+    assert contrastive_loss(same, same, 0.1) < contrastive_loss(same, torch.randn(8, 16), 0.1)
+
+
+def test_both_pretraining_stages_lower_their_losses(bags):
+    torch.manual_seed(0)
+    model = create_model("mstar-mini").eval()
+    simclr = pretrain_tiles_simclr(model, bags, steps=30, batch=32)
+    assert np.mean(simclr[-5:]) < np.mean(simclr[:5])
+    tokenizer = ReportTokenizer(256).fit(bags.reports)
+    stage1 = train_stage1(model, bags, tokenizer, steps=40, batch=12)
+    assert np.mean(stage1[-5:]) < 0.8 * np.mean(stage1[:5])
+    before = {n: p.clone() for n, p in model.named_parameters()}
+    stage2 = train_stage2(model, bags, tokenizer, steps=30, batch=12, tiles_per_slide=6)
+    assert np.mean(stage2[-5:]) < np.mean(stage2[:5])
+    changed = {n for n, p in model.named_parameters() if not torch.equal(p, before[n])}
+    assert changed and all(n.startswith("patch_encoder") for n in changed), "aggregator frozen"
+
+
+def test_downstream_helpers(bags):
+    model = create_model("mstar-mini").eval()
+    embeddings = slide_embeddings(model, bags)
+    assert embeddings.shape == (12, 64)
+    # perfectly separable embeddings give AUROC 1 with a single shot per class
+    y = np.array([0, 1, 2] * 8)
+    x = np.eye(3)[y] + 0.01 * np.random.default_rng(0).normal(size=(24, 3))
+    assert few_shot_auroc(x[:12], y[:12], x[12:], y[12:], shots=1, draws=3) == 1.0
+    grades = y + 1  # labels need not start at 0
+    assert few_shot_auroc(x[:12], grades[:12], x[12:], grades[12:], shots=1, draws=3) == 1.0
+    recall = retrieval_recall(x, x)
+    assert recall["recall@1"] == 1.0
+    assert retrieval_recall(x, x[::-1].copy())["recall@1"] < 1.0
