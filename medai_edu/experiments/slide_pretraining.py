@@ -313,18 +313,16 @@ def few_shot_table(
 ):
     """Rows {encoder, shots, auroc} for slide classification by ``label`` (tumour_type or
     grade)."""
-    variants = {
-        "(a) random": slide_embeddings(encoders.random, train),
-        "(b) tiles alone": slide_embeddings(encoders.tiles_only, train),
-        "(c) stage 1": slide_embeddings(encoders.stage1, train, "aggregator"),
-        "(d) stage 2": slide_embeddings(encoders.stage2, train),
-    }
-    tests = {
-        "(a) random": slide_embeddings(encoders.random, test),
-        "(b) tiles alone": slide_embeddings(encoders.tiles_only, test),
-        "(c) stage 1": slide_embeddings(encoders.stage1, test, "aggregator"),
-        "(d) stage 2": slide_embeddings(encoders.stage2, test),
-    }
+
+    def embed(bags):
+        return {
+            "(a) random": slide_embeddings(encoders.random, bags),
+            "(b) tiles alone": slide_embeddings(encoders.tiles_only, bags),
+            "(c) stage 1": slide_embeddings(encoders.stage1, bags, "aggregator"),
+            "(d) stage 2": slide_embeddings(encoders.stage2, bags),
+        }
+
+    variants, tests = embed(train), embed(test)
     y_train, y_test = getattr(train, label).numpy(), getattr(test, label).numpy()
     per_class = np.unique(y_train, return_counts=True)[1].min()
     rows = []

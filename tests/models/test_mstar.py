@@ -6,7 +6,9 @@ import torch
 
 from medai_edu.experiments.slide_pretraining import (
     few_shot_auroc,
+    few_shot_table,
     make_slide_bags,
+    pretrain_all,
     pretrain_tiles_simclr,
     retrieval_recall,
     slide_embeddings,
@@ -98,3 +100,14 @@ def test_downstream_helpers(bags):
     recall = retrieval_recall(x, x)
     assert recall["recall@1"] == 1.0
     assert retrieval_recall(x, x[::-1].copy())["recall@1"] < 1.0
+
+
+def test_pretrain_all_feeds_the_few_shot_table(bags):
+    encoders = pretrain_all(bags, simclr_steps=2, stage1_steps=2, stage2_steps=2)
+    assert set(encoders.losses) == {"simclr", "stage1", "stage2"}
+    rows = few_shot_table(encoders, bags, bags, shots=(1, 99), label="grade")
+    assert [r["encoder"][:3] for r in rows] == ["(a)", "(b)", "(c)", "(d)"]  # 99 shots: none
+    assert all(0 <= r["auroc"] <= 1 and r["shots"] == 1 for r in rows)
+    assert not torch.equal(
+        encoders.stage2.patch_encoder.net[0].weight, encoders.stage1.patch_encoder.net[0].weight
+    )
