@@ -278,6 +278,22 @@ def survival_cindex(train_x, train_bags, test_x, test_bags, steps=300, lr=1e-2) 
     return metrics.concordance_index(risk, test_bags.event, test_bags.months)
 
 
+@torch.no_grad()
+def attention_heatmap(model: MSTARMini, bags: SlideBags, index: int, slide_size=(768, 768)):
+    """(rows, cols) map of the aggregator's attention over slide ``index``'s tiles, one cell
+    per tile, NaN where no tile was read; ``slide_size`` is the level-0 (width, height)."""
+    from medai_edu.wsi import stitch_heatmap
+
+    model.eval()
+    one = bags.subset([index])
+    features = patch_features(model, one)
+    _, attention = model.encode_slide(features, one.tile_mask, one.grid)
+    keep = one.tile_mask[0]
+    tile = model.config.tile_size
+    coords = one.grid[0, keep].flip(-1).numpy() * tile  # (row, col) -> level-0 (x, y)
+    return stitch_heatmap(coords, attention[0, keep].numpy(), tile, slide_size, tile)
+
+
 @dataclass
 class PretrainedEncoders:
     """The four encoders of the comparison, and what trained them."""

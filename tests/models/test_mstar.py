@@ -5,9 +5,11 @@ import pytest
 import torch
 
 from medai_edu.experiments.slide_pretraining import (
+    attention_heatmap,
     few_shot_auroc,
     few_shot_table,
     make_slide_bags,
+    patch_features,
     pretrain_all,
     pretrain_tiles_simclr,
     retrieval_recall,
@@ -111,3 +113,17 @@ def test_pretrain_all_feeds_the_few_shot_table(bags):
     assert not torch.equal(
         encoders.stage2.patch_encoder.net[0].weight, encoders.stage1.patch_encoder.net[0].weight
     )
+
+
+def test_attention_heatmap_puts_each_tile_in_its_cell(bags):
+    model = create_model("mstar-mini", aggregator="abmil").eval()
+    heatmap = attention_heatmap(model, bags, 2)
+    assert heatmap.shape == (768 // 64, 768 // 64)
+    one = bags.subset([2])
+    _, attention = model.encode_slide(patch_features(model, one), one.tile_mask, one.grid)
+    rows, cols = one.grid[0, one.tile_mask[0]].T
+    np.testing.assert_allclose(
+        heatmap[rows, cols], attention[0, one.tile_mask[0]].detach(), rtol=1e-5
+    )
+    assert np.isnan(heatmap).sum() == heatmap.size - int(one.tile_mask[0].sum())
+    assert abs(np.nansum(heatmap) - 1) < 1e-5
