@@ -278,6 +278,51 @@ def survival_cindex(train_x, train_bags, test_x, test_bags, steps=300, lr=1e-2) 
     return metrics.concordance_index(risk, test_bags.event, test_bags.months)
 
 
+def train_mil(model: MSTARMini, bags: SlideBags, label="tumour_type", steps=80, batch=8, lr=2e-3):
+    """Supervised multiple-instance learning: only the slide's label is known, the patch
+    encoder and the aggregator learn end to end which tiles show it. Returns the losses."""
+    targets = getattr(bags, label)
+    targets = targets - targets.min()  # grades 1-3 -> classes 0-2
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
+    losses = []
+    model.train()
+    for _ in tqdm(range(steps), desc="MIL training", leave=False):
+        pick = torch.randperm(len(bags))[:batch]
+        out = model(
+            {
+                "tiles": bags.float_tiles(pick),
+                "tile_mask": bags.tile_mask[pick],
+                "grid": bags.grid[pick],
+            }
+        )
+        loss = F.cross_entropy(out["logits"], targets[pick])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    model.eval()
+    return losses
+
+
+@torch.no_grad()
+def predict_slides(model: MSTARMini, bags: SlideBags, chunk: int = 16) -> np.ndarray:
+    """(S, C) class probabilities of every slide."""
+    model.eval()
+    parts = [
+        model(
+            {
+                "features": model.encode_tiles(
+                    bags.float_tiles(slice(i, i + chunk)), bags.tile_mask[i : i + chunk]
+                ),
+                "tile_mask": bags.tile_mask[i : i + chunk],
+                "grid": bags.grid[i : i + chunk],
+            }
+        )
+        for i in range(0, len(bags), chunk)
+    ]
+    return torch.cat([p["logits"] for p in parts]).softmax(-1).numpy()
+
+
 @torch.no_grad()
 def attention_heatmap(model: MSTARMini, bags: SlideBags, index: int, slide_size=(768, 768)):
     """(rows, cols) map of the aggregator's attention over slide ``index``'s tiles, one cell

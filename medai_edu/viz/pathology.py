@@ -16,6 +16,7 @@ from medai_edu.wsi.tiling import TileGrid
 
 __all__ = [
     "plot_mean_colours",
+    "plot_mil_attention",
     "plot_normalisation_grid",
     "plot_pyramid",
     "plot_region_at_levels",
@@ -370,4 +371,28 @@ def plot_mean_colours(
     axes[-1].legend(fontsize="small", loc="best")
     fig.suptitle(title)
     fig.tight_layout()
+    return fig
+
+
+def plot_mil_attention(image, heatmap, region_mask, mpp: float, title: str = "Where MIL looks"):
+    """Three panels: the H&E image, the attention heatmap over it, the true tumour region.
+
+    image (H, W, 3) uint8; heatmap (rows, cols) from ``attention_heatmap`` (NaN = no tile);
+    region_mask (H, W) region classes (2 = tumour); mpp in µm per pixel.
+    """
+    from medai_edu.data.pathology.vocabulary import TUMOUR
+    from medai_edu.wsi.heatmap import overlay_heatmap
+
+    extent, unit, _ = _slide_extent((image.shape[1], image.shape[0]), mpp)
+    thumb = resize_rgb(image, (heatmap.shape[1] * 32, heatmap.shape[0] * 32))
+    fig, axes = plt.subplots(1, 3, figsize=(12, 4), constrained_layout=True)
+    axes[0].imshow(image, extent=extent)
+    axes[0].set_title("H&E")
+    axes[1].imshow(overlay_heatmap(thumb, heatmap, alpha=0.6, cmap="magma"), extent=extent)
+    axes[1].set_title("attention (bright = weighs most)")
+    axes[2].imshow(region_mask == TUMOUR, cmap="gray", extent=extent)
+    axes[2].set_title("true tumour region (white)")
+    for ax in axes:
+        ax.set(xlabel=f"x ({unit})", ylabel=f"y ({unit})")
+    fig.suptitle(title)
     return fig

@@ -10,10 +10,12 @@ from medai_edu.experiments.slide_pretraining import (
     few_shot_table,
     make_slide_bags,
     patch_features,
+    predict_slides,
     pretrain_all,
     pretrain_tiles_simclr,
     retrieval_recall,
     slide_embeddings,
+    train_mil,
     train_stage1,
     train_stage2,
 )
@@ -127,3 +129,13 @@ def test_attention_heatmap_puts_each_tile_in_its_cell(bags):
     )
     assert np.isnan(heatmap).sum() == heatmap.size - int(one.tile_mask[0].sum())
     assert abs(np.nansum(heatmap) - 1) < 1e-5
+
+
+def test_mil_training_lowers_the_loss_and_predicts_probabilities(bags):
+    torch.manual_seed(0)
+    model = create_model("mstar-mini", aggregator="abmil")
+    losses = train_mil(model, bags, label="grade", steps=25, batch=12)
+    assert np.mean(losses[-5:]) < np.mean(losses[:5])
+    probabilities = predict_slides(model, bags)
+    assert probabilities.shape == (12, 3)
+    np.testing.assert_allclose(probabilities.sum(1), 1, rtol=1e-5)
