@@ -94,6 +94,14 @@ def make_slide_bags(n, seed=0, config=SMALL_SLIDE, tile_size=64, max_tiles=48, p
     )
 
 
+def _step(optimizer, loss: torch.Tensor, losses: list[float]) -> None:
+    """One optimiser step on ``loss``, which is recorded in ``losses``."""
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    losses.append(loss.item())
+
+
 # --------------------------------------------------------------------------- (b) tiles alone
 
 
@@ -122,10 +130,7 @@ def pretrain_tiles_simclr(model: MSTARMini, bags: SlideBags, steps=150, batch=12
         tiles = pool[pick].float() / 255
         z1, z2 = projector(encoder(_augment(tiles))), projector(encoder(_augment(tiles)))
         loss = contrastive_loss(z1, z2, temperature=0.2)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
+        _step(optimizer, loss, losses)
     encoder.eval()
     return losses
 
@@ -166,10 +171,7 @@ def train_stage1(model, bags, tokenizer, steps=300, batch=32, lr=2e-3):
             }
         )
         loss = stage1_loss(out, model.config.temperature)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
+        _step(optimizer, loss, losses)
     model.eval()
     return losses
 
@@ -208,10 +210,7 @@ def train_stage2(model, bags, tokenizer, steps=150, batch=16, tiles_per_slide=16
         loss = (1 - F.cosine_similarity(student, target).mean()) + contrastive_loss(
             student, report, model.config.temperature
         )
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
+        _step(optimizer, loss, losses)
     for p in model.parameters():
         p.requires_grad_(True)
     model.eval()
@@ -296,10 +295,7 @@ def train_mil(model: MSTARMini, bags: SlideBags, label="tumour_type", steps=80, 
             }
         )
         loss = F.cross_entropy(out["logits"], targets[pick])
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
+        _step(optimizer, loss, losses)
     model.eval()
     return losses
 
