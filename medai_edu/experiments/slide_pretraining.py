@@ -301,22 +301,11 @@ def train_mil(model: MSTARMini, bags: SlideBags, label="tumour_type", steps=80, 
 
 
 @torch.no_grad()
-def predict_slides(model: MSTARMini, bags: SlideBags, chunk: int = 16) -> np.ndarray:
+def predict_slides(model: MSTARMini, bags: SlideBags) -> np.ndarray:
     """(S, C) class probabilities of every slide."""
-    model.eval()
-    parts = [
-        model(
-            {
-                "features": model.encode_tiles(
-                    bags.float_tiles(slice(i, i + chunk)), bags.tile_mask[i : i + chunk]
-                ),
-                "tile_mask": bags.tile_mask[i : i + chunk],
-                "grid": bags.grid[i : i + chunk],
-            }
-        )
-        for i in range(0, len(bags), chunk)
-    ]
-    return torch.cat([p["logits"] for p in parts]).softmax(-1).numpy()
+    features = patch_features(model, bags)
+    out = model({"features": features, "tile_mask": bags.tile_mask, "grid": bags.grid})
+    return out["logits"].softmax(-1).numpy()
 
 
 @torch.no_grad()
