@@ -112,6 +112,12 @@ def test_pretrain_all_feeds_the_few_shot_table(bags):
     rows = few_shot_table(encoders, bags, bags, shots=(1, 99), label="grade")
     assert [r["encoder"][:3] for r in rows] == ["(a)", "(b)", "(c)", "(d)"]  # 99 shots: none
     assert all(0 <= r["auroc"] <= 1 and r["shots"] == 1 for r in rows)
+    # each model's own slide embedding: averaged tiles before any slide-level training
+    assert [r["pooling"] for r in rows] == ["mean", "mean", "aggregator", "aggregator"]
+    rows = few_shot_table(encoders, bags, bags, shots=(1,), label="grade", pooling="mean")
+    assert {r["pooling"] for r in rows} == {"mean"}
+    with pytest.raises(ValueError, match="pooling must be one of"):
+        few_shot_table(encoders, bags, bags, pooling="max")
     assert not torch.equal(
         encoders.stage2.patch_encoder.net[0].weight, encoders.stage1.patch_encoder.net[0].weight
     )
