@@ -58,6 +58,7 @@ bench: setup
 # Remake the teaching checkpoints shipped in medai_edu/checkpoints (minutes on 2 cores).
 checkpoints: setup
 	$(VENV)/bin/medai-edu train breast-fusion
+	$(VENV)/bin/medai-edu train slide-pretraining
 
 clean:
 	rm -rf book/_build .pytest_cache

@@ -244,15 +244,10 @@ def _plot_few_shot(rows, label, pooling) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 4), constrained_layout=True)
-    for name in dict.fromkeys(r["encoder"] for r in rows):
-        mine = [r for r in rows if r["encoder"] == name]
-        ax.plot([r["shots"] for r in mine], [r["auroc"] for r in mine], "o-", label=name)
-    ax.set_xscale("log", base=2)
-    ax.set_xlabel("labelled slides per class (shots)")
-    ax.set_ylabel("macro AUROC (unitless)")
-    ax.set_title(f"Few-shot {label.replace('_', ' ')}, held-out slides ({pooling} pooling)")
-    ax.legend()
+    from medai_edu.viz.mstar import plot_few_shot_curves
+
+    title = f"Few-shot {label.replace('_', ' ')}, held-out slides ({pooling} pooling)"
+    fig = plot_few_shot_curves(rows, title)
     out = Path(__file__).resolve().parent / "results"
     out.mkdir(exist_ok=True)
     fig.savefig(out / f"mstar_few_shot_{label}_{pooling}.png", dpi=120)

@@ -102,14 +102,17 @@ def cmd_data_make(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from medai_edu.experiments.breast_fusion import (
-        TEACHING_CHECKPOINTS,
-        train_teaching_checkpoints,
-    )
-
     start = time.perf_counter()
-    out = Path(args.out) if args.out else TEACHING_CHECKPOINTS
-    paths = train_teaching_checkpoints(out, seed=args.seed, time_budget_s=args.time_budget)
+    if args.experiment == "breast-fusion":
+        from medai_edu.experiments import breast_fusion as experiment
+
+        options = {"time_budget_s": args.time_budget}
+    else:
+        from medai_edu.experiments import slide_pretraining as experiment
+
+        options = {}
+    out = Path(args.out) if args.out else experiment.TEACHING_CHECKPOINTS
+    paths = experiment.train_teaching_checkpoints(out, seed=args.seed, **options)
     for path in paths:
         print(f"saved {path} ({path.stat().st_size / 1e6:.1f} MB)")
     print(f"trained {len(paths)} models in {time.perf_counter() - start:.0f} s")
@@ -142,9 +145,11 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.set_defaults(func=cmd_data_fetch)
 
     train = commands.add_parser("train", help="make the teaching checkpoints")
-    train.add_argument("experiment", choices=["breast-fusion"])
+    train.add_argument("experiment", choices=["breast-fusion", "slide-pretraining"])
     train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--time-budget", type=float, default=90.0, help="seconds per model")
+    train.add_argument(
+        "--time-budget", type=float, default=90.0, help="seconds per model (breast-fusion)"
+    )
     train.add_argument("--out", help="output folder (default: the package's checkpoints)")
     train.set_defaults(func=cmd_train)
     return parser

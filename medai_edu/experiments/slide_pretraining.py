@@ -10,7 +10,9 @@ zero-shot slide-to-report retrieval. The benchmark and the lab call these functi
 from __future__ import annotations
 
 import copy
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -28,6 +30,11 @@ from medai_edu.models.mstar import (
     cox_loss,
     stage1_loss,
 )
+from medai_edu.train import load_checkpoint, save_checkpoint
+
+#: Where the shipped mSTAR-mini teaching checkpoints live (``medai-edu train
+#: slide-pretraining`` remakes them).
+TEACHING_CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints" / "slide-pretraining"
 
 #: A small slide: 0.38 x 0.38 mm at 0.5 µm/px, about 80 tiles of 64 px (32 µm).
 SMALL_SLIDE = SlideConfig(width=768, height=768)
@@ -399,3 +406,61 @@ def few_shot_table(
             auroc = few_shot_auroc(train_x, y_train, test_x, y_test, k)
             rows.append({"encoder": ENCODER_NAMES[key], "pooling": how, "shots": k, "auroc": auroc})
     return rows
+
+
+# --------------------------------------------------------------------------- checkpoints
+
+
+def save_encoders(encoders: PretrainedEncoders, directory, **provenance) -> list[Path]:
+    """One checkpoint per encoder of the comparison (``random.pt`` ... ``stage2.pt``), each
+    with its training losses, the report vocabulary and ``provenance``."""
+    paths = []
+    for key in ENCODER_NAMES:
+        paths.append(
+            save_checkpoint(
+                getattr(encoders, key),
+                Path(directory) / f"{key}.pt",
+                encoder=key,
+                losses=json.dumps(encoders.losses),
+                vocabulary=json.dumps(encoders.tokenizer.index),
+                vocab_size=encoders.tokenizer.vocab_size,
+                **provenance,
+            )
+        )
+    return paths
+
+
+def load_encoders(directory=TEACHING_CHECKPOINTS) -> PretrainedEncoders:
+    """The four encoders saved by :func:`save_encoders`, in evaluation mode on the CPU."""
+    directory = Path(directory)
+    missing = [k for k in ENCODER_NAMES if not (directory / f"{k}.pt").exists()]
+    if missing:
+        raise FileNotFoundError(
+            f"no {', '.join(missing)} checkpoint in {directory}; "
+            "make them with `medai-edu train slide-pretraining`"
+        )
+    models, meta = {}, {}
+    for key in ENCODER_NAMES:
+        models[key] = create_model("mstar-mini")
+        meta = load_checkpoint(models[key], directory / f"{key}.pt")
+        models[key].eval()
+    tokenizer = ReportTokenizer(int(meta["vocab_size"]))
+    tokenizer.index = json.loads(meta["vocabulary"])
+    return PretrainedEncoders(**models, tokenizer=tokenizer, losses=json.loads(meta["losses"]))
+
+
+def train_teaching_checkpoints(
+    directory=TEACHING_CHECKPOINTS, seed=0, n_slides=120, progress=True
+) -> list[Path]:
+    """Pretrain the four encoders on ``n_slides`` synthetic slides and save them: how the
+    shipped checkpoints were made (``medai-edu train slide-pretraining``), with the same
+    settings as the ``mstar.fidelity`` benchmark."""
+    bags = make_slide_bags(n_slides, seed=seed, progress=progress)
+    encoders = pretrain_all(bags, seed=seed)
+    provenance = {
+        "seed": seed,
+        "n_slides": n_slides,
+        "command": f"medai-edu train slide-pretraining --seed {seed}",
+        "torch": str(torch.__version__),
+    }
+    return save_encoders(encoders, directory, **provenance)

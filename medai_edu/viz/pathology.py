@@ -15,6 +15,7 @@ from medai_edu.wsi.stain import STAIN_NAMES, separate_stains
 from medai_edu.wsi.tiling import TileGrid
 
 __all__ = [
+    "plot_geojson_tiles",
     "plot_mean_colours",
     "plot_mil_attention",
     "plot_normalisation_grid",
@@ -395,4 +396,28 @@ def plot_mil_attention(image, heatmap, region_mask, mpp: float, title: str = "Wh
     for ax in axes:
         ax.set(xlabel=f"x ({unit})", ylabel=f"y ({unit})")
     fig.suptitle(title)
+    return fig
+
+
+def plot_geojson_tiles(image, collection: dict, mpp: float, measurement: str, title=None):
+    """Draw a GeoJSON ``FeatureCollection`` of tile polygons (level-0 px, as QuPath reads
+    them) over the level-0 ``image`` (H, W, 3), each coloured by ``measurement``; axes in mm.
+    A check that an export puts every tile where it belongs."""
+    from matplotlib.collections import PolyCollection
+
+    extent, unit, scale = _slide_extent((image.shape[1], image.shape[0]), mpp)
+    rings = [np.asarray(f["geometry"]["coordinates"][0]) * scale for f in collection["features"]]
+    values = [f["properties"]["measurements"][measurement] for f in collection["features"]]
+    values = np.array([np.nan if v is None else v for v in values], dtype=float)
+    fig, ax = plt.subplots(figsize=(6, 5), constrained_layout=True)
+    ax.imshow(image, extent=extent)
+    polygons = PolyCollection(rings, array=values, cmap="magma", alpha=0.55, edgecolor="w")
+    polygons.set_linewidth(0.3)
+    ax.add_collection(polygons)
+    fig.colorbar(polygons, ax=ax, label=f"{measurement} (from the GeoJSON)")
+    ax.set(
+        title=title or f"{len(rings)} exported tiles, coloured by {measurement}",
+        xlabel=f"x ({unit})",
+        ylabel=f"y ({unit})",
+    )
     return fig
