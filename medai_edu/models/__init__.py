@@ -1,6 +1,9 @@
 """The course's models, built by name: ``create_model("mome-mini")``.
 
 - :mod:`~medai_edu.models.mome`: MOME-mini, multiparametric breast MRI fusion;
+- :mod:`~medai_edu.models.mstar`: mSTAR-mini, whole-slide pathology pretrained with reports
+  and genes;
+- :mod:`~medai_edu.models.meddr`: MedDr-mini, a generalist vision-language model;
 - :mod:`~medai_edu.models.baselines`: MONAI CNN baselines (single modality, early and late
   fusion).
 """

@@ -42,4 +42,4 @@ def create_model(name: str, **config) -> nn.Module:
 
 def _import_model_files() -> None:
     """Importing a model file registers its models."""
-    from medai_edu.models import baselines, mome, mstar  # noqa: F401
+    from medai_edu.models import baselines, meddr, mome, mstar  # noqa: F401
