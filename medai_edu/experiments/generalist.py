@@ -1,0 +1,496 @@
+"""MedDr-mini end to end: bootstrapped instructions, pretraining, LoRA instruction tuning,
+retrieval-augmented diagnosis and generalist-specialist collaboration (GSCo).
+
+The recipe of MedDr (arXiv 2404.15127), in miniature:
+
+1. **Pretraining**: the vision encoder, projector and decoder learn, from scratch, to answer
+   the instructions :mod:`medai_edu.data.instructions` bootstraps from labels (visual
+   questions, multiple-choice diagnosis, short reports).
+2. **Instruction tuning with LoRA** (peft): the base model is frozen; low-rank adapters in
+   the decoder learn to use what the prompt adds: the diagnoses of the most similar
+   training cases (retrieval) and a specialist model's prediction.
+3. **Inference**: the same prompt, with or without retrieval and specialist; the answer is
+   generated and parsed back to a diagnosis.
+
+The prompt is plain text, ``image: breast mri. similar cases: malignant, malignant,
+benign. specialist mome-mini: malignant (0.91). question: ... answer:``, after the image's
+visual tokens.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from medai_edu.data.instructions import (
+    IMAGE_NOUNS,
+    MODALITIES,
+    ImageCases,
+    hallucinated_findings,
+    instructions,
+    multiple_choice,
+    parse_choice,
+    report,
+)
+from medai_edu.models import create_model
+from medai_edu.models.meddr import IGNORE_INDEX, MedDrMini
+from medai_edu.models.tokenizer import CourseTokenizer
+from medai_edu.retrieval import EmbeddingIndex
+
+#: The decoder blocks' linear layers that LoRA adapts (a regular expression peft matches
+#: against full module names); the vision encoder, projector and embeddings stay frozen.
+LORA_TARGETS = r".*decoder\.blocks\.\d+\.(attn\.(qkv|proj)|mlp\.(fc|proj))"
+
+#: Settings of the comparison: (retrieval in the prompt, specialist in the prompt).
+SETTINGS = {
+    "generalist": (False, False),
+    "+ retrieval": (True, False),
+    "+ specialist": (False, True),
+    "+ both": (True, True),
+}
+
+
+# --------------------------------------------------------------------------- prompts
+
+
+@dataclass
+class Specialist:
+    """A specialist's predictions for a set of cases: ``probabilities`` (N, C) over the
+    cases' diagnoses, and the specialist's ``name``."""
+
+    name: str
+    probabilities: np.ndarray
+
+    def hint(self, i: int, diagnoses) -> tuple[str, str, float]:
+        k = int(self.probabilities[i].argmax())
+        return self.name, diagnoses[k].lower(), float(self.probabilities[i, k])
+
+
+def build_prompt(
+    modality: str,
+    question: str,
+    retrieved: list[str] | None = None,
+    specialist: tuple[str, str, float] | None = None,
+) -> str:
+    """The text after the visual tokens, up to ``answer:``.
+
+    retrieved: diagnoses of the most similar cases, nearest first; specialist: (name,
+    diagnosis, probability).
+    """
+    if modality not in IMAGE_NOUNS:
+        raise ValueError(f"unknown modality {modality!r}; choose one of {MODALITIES}")
+    if not question or not question.strip():
+        raise ValueError("the question is empty: ask something about the image")
+    parts = [f"image: {IMAGE_NOUNS[modality]}."]
+    if retrieved:
+        parts.append("similar cases: " + ", ".join(retrieved) + ".")
+    if specialist:
+        name, diagnosis, probability = specialist
+        parts.append(f"specialist {name}: {diagnosis} ({probability:.2f}).")
+    parts += [f"question: {question.strip()}", "answer:"]
+    return " ".join(parts)
+
+
+def encode_example(tokenizer: CourseTokenizer, prompt: str, answer: str | None = None):
+    """Token ids ``<bos> prompt [answer <eos>]`` and their labels: at each position the next
+    token when it belongs to the answer, else ``IGNORE_INDEX`` (the prompt is not learned)."""
+    prompt_ids = [tokenizer.bos_id, *tokenizer.encode(prompt)]
+    if answer is None:
+        return prompt_ids, None
+    answer_ids = [*tokenizer.encode(" " + answer), tokenizer.eos_id]
+    ids = prompt_ids + answer_ids
+    labels = [IGNORE_INDEX] * (len(prompt_ids) - 1) + answer_ids + [IGNORE_INDEX]
+    return ids, labels
+
+
+def collate(pairs, pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pad (ids, labels) pairs to one (B, T) batch each."""
+    length = max(len(ids) for ids, _ in pairs)
+    ids = torch.full((len(pairs), length), pad_id, dtype=torch.long)
+    labels = torch.full((len(pairs), length), IGNORE_INDEX, dtype=torch.long)
+    for row, (i, lab) in enumerate(pairs):
+        ids[row, : len(i)] = torch.tensor(i)
+        labels[row, : len(lab)] = torch.tensor(lab)
+    return ids, labels
+
+
+# --------------------------------------------------------------------------- retrieval
+
+
+@torch.no_grad()
+def image_embeddings(model: MedDrMini, images: np.ndarray, chunk: int = 256) -> np.ndarray:
+    """(N, vision_dim): the mean of each image's visual tokens, the retrieval key."""
+    model.eval()
+    tensors = torch.as_tensor(images, dtype=torch.float32)
+    parts = [model.vision(tensors[i : i + chunk]).mean(1) for i in range(0, len(tensors), chunk)]
+    return torch.cat(parts).numpy()
+
+
+@dataclass
+class RetrievalIndex:
+    """One :class:`EmbeddingIndex` per modality over the training cases' images, with their
+    diagnosis names."""
+
+    indexes: dict[str, EmbeddingIndex]
+    k: int = 5
+
+    @classmethod
+    def build(cls, model: MedDrMini, cases: dict[str, ImageCases], k: int = 5):
+        indexes = {}
+        for modality, c in cases.items():
+            names = np.array([c.diagnoses[d].lower() for d in c.diagnosis])
+            indexes[modality] = EmbeddingIndex().fit(image_embeddings(model, c.images), names)
+        return cls(indexes, k)
+
+    def retrieve(self, model, modality: str, images: np.ndarray, exclude_self=False):
+        """Diagnoses of the ``k`` nearest training cases of each image: a list of lists."""
+        index = self.indexes[modality]
+        result = index.search(image_embeddings(model, images), self.k, exclude_self)
+        return [list(index.labels[row]) for row in result.index]
+
+
+# --------------------------------------------------------------------------- training
+
+
+def fit_tokenizer(cases: dict[str, ImageCases], vocab_size=768, seed=0) -> CourseTokenizer:
+    """BPE on the course's own text: every prompt and answer the training cases make."""
+    rng = np.random.default_rng(seed)
+    texts = []
+    for c in cases.values():
+        for i in range(len(c)):
+            for question, answer in instructions(c, i, rng):
+                texts += [build_prompt(c.modality, question), answer]
+        texts.append("similar cases: " + ", ".join(d.lower() for d in c.diagnoses) + ".")
+    texts.append("specialist mome-mini: mstar-mini: 0.123456789 ().")
+    return CourseTokenizer(vocab_size).fit(texts)
+
+
+@dataclass
+class Example:
+    """One training example: which image, and the prompt and answer text."""
+
+    modality: str
+    index: int
+    prompt: str
+    answer: str
+
+
+def pretraining_examples(cases: dict[str, ImageCases], seed=0) -> list[Example]:
+    """Every bootstrapped instruction of every case, with no retrieval or specialist."""
+    rng = np.random.default_rng(seed)
+    return [
+        Example(m, i, build_prompt(m, q), a)
+        for m, c in cases.items()
+        for i in range(len(c))
+        for q, a in instructions(c, i, rng)
+    ]
+
+
+def _train(model, tokenizer, cases, examples, steps, batch, lr, desc) -> list[float]:
+    """AdamW on random batches of ``examples`` (trainable parameters only)."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
+    encoded = [encode_example(tokenizer, e.prompt, e.answer) for e in examples]
+    images = {m: torch.as_tensor(c.images) for m, c in cases.items()}
+    generator = np.random.default_rng(0)
+    losses = []
+    model.train()
+    for _ in tqdm(range(steps), desc=desc, leave=False):
+        pick = generator.choice(len(examples), batch)
+        ids, labels = collate([encoded[k] for k in pick], tokenizer.pad_id)
+        picture = torch.stack([images[examples[k].modality][examples[k].index] for k in pick])
+        loss = model(picture, ids, labels)["loss"]
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    model.eval()
+    return losses
+
+
+def pretrain(model, tokenizer, cases, steps=600, batch=32, lr=2e-3, seed=0) -> list[float]:
+    """Stage 1: the whole model learns the bootstrapped instructions."""
+    examples = pretraining_examples(cases, seed)
+    return _train(model, tokenizer, cases, examples, steps, batch, lr, "pretraining")
+
+
+def add_lora(model: MedDrMini, rank: int = 8, alpha: int = 16):
+    """Freeze ``model`` and wrap it with LoRA adapters on :data:`LORA_TARGETS` (peft)."""
+    from peft import LoraConfig, get_peft_model
+
+    config = LoraConfig(r=rank, lora_alpha=alpha, target_modules=LORA_TARGETS, lora_dropout=0.0)
+    return get_peft_model(model, config)
+
+
+def tuning_examples(
+    cases: dict[str, ImageCases],
+    retrieved: dict[str, list[list[str]]],
+    specialists: dict[str, Specialist],
+    seed: int = 0,
+    repeats: int = 2,
+) -> list[Example]:
+    """Multiple-choice diagnosis with every mix of context (none, retrieval, specialist,
+    both), plus each case's report (so that LoRA does not forget how to write one).
+
+    retrieved: per modality, the diagnoses of each training case's neighbours (leave-one-out);
+    specialists: per modality, out-of-fold predictions on the training cases.
+    """
+    rng = np.random.default_rng(seed)
+    examples = []
+    for m, c in cases.items():
+        for i in range(len(c)):
+            for _ in range(repeats):
+                use_retrieval, use_specialist = rng.random(2) < 0.5
+                hint = specialists[m].hint(i, c.diagnoses) if m in specialists else None
+                question, answer = multiple_choice(c, i, rng)
+                prompt = build_prompt(
+                    m,
+                    question,
+                    retrieved[m][i] if use_retrieval else None,
+                    hint if use_specialist else None,
+                )
+                examples.append(Example(m, i, prompt, answer))
+            examples.append(Example(m, i, build_prompt(m, report(c, i)[0]), report(c, i)[1]))
+    return examples
+
+
+def instruction_tune(model, tokenizer, cases, examples, steps=300, batch=32, lr=3e-3):
+    """Stage 2: LoRA on the decoder learns from prompts with retrieval and specialists.
+    ``model`` must already be wrapped by :func:`add_lora`."""
+    return _train(model, tokenizer, cases, examples, steps, batch, lr, "LoRA instruction tuning")
+
+
+# --------------------------------------------------------------------------- inference
+
+
+def answer(
+    model: MedDrMini,
+    tokenizer: CourseTokenizer,
+    image: np.ndarray | torch.Tensor,
+    prompt: str,
+    max_new_tokens: int = 40,
+    **sampling,
+) -> str:
+    """The model's answer to ``prompt`` about ``image`` (3, s, s), greedy unless sampling
+    options (temperature, top_k) are given."""
+    ids, _ = encode_example(tokenizer, prompt)
+    tokens = model.generate(
+        torch.as_tensor(image, dtype=torch.float32),
+        ids,
+        max_new_tokens=max_new_tokens,
+        stop_id=tokenizer.eos_id,
+        **sampling,
+    )
+    return tokenizer.decode(tokens).strip()
+
+
+@dataclass
+class DiagnosisRun:
+    """Predicted diagnosis index per case (-1: the answer named none), and the texts."""
+
+    predicted: np.ndarray
+    answers: list[str] = field(default_factory=list)
+    tokens: int = 0
+    seconds: float = 0.0
+
+
+def diagnose(model, tokenizer, cases: ImageCases, retrieved=None, specialist=None, seed=0):
+    """Ask every case's multiple-choice question, optionally with retrieved diagnoses
+    (a list per case) and a :class:`Specialist`; parse the answers."""
+    rng = np.random.default_rng(seed)
+    predicted, answers, tokens, start = [], [], 0, time.perf_counter()
+    for i in range(len(cases)):
+        question, _ = multiple_choice(cases, i, rng)
+        hint = specialist.hint(i, cases.diagnoses) if specialist is not None else None
+        prompt = build_prompt(cases.modality, question, retrieved[i] if retrieved else None, hint)
+        text = answer(model, tokenizer, cases.images[i], prompt, max_new_tokens=12)
+        options = options_of(question)
+        choice = parse_choice(text, options)
+        names = [d.lower() for d in cases.diagnoses]
+        predicted.append(-1 if choice is None else names.index(options[choice]))
+        answers.append(text)
+        tokens += len(tokenizer.encode(text)) + 1
+    seconds = time.perf_counter() - start
+    return DiagnosisRun(np.array(predicted), answers, tokens, seconds)
+
+
+def options_of(question: str) -> list[str]:
+    """The option names of a multiple-choice question, in the order they are offered."""
+    listed = question.split("options:", 1)[-1]
+    return [name.strip() for name in re.findall(r"\([a-z]\) ([^(]+?)(?=\s*\(|\.?$)", listed)]
+
+
+def write_reports(model, tokenizer, cases: ImageCases) -> list[str]:
+    """The model's short report of every case."""
+    prompt = build_prompt(cases.modality, report(cases, 0)[0])
+    return [answer(model, tokenizer, cases.images[i], prompt) for i in range(len(cases))]
+
+
+def report_scores(generated: list[str], cases: ImageCases) -> dict[str, float]:
+    """BLEU (sacrebleu, 0-100) and ROUGE-L F1 (rouge-score, 0-1) against the template
+    reports, and the hallucination rate: the fraction of reports naming a finding the case
+    does not have."""
+    import sacrebleu
+    from rouge_score import rouge_scorer
+
+    references = [report(cases, i)[1] for i in range(len(cases))]
+    bleu = sacrebleu.corpus_bleu(generated, [references]).score
+    scorer = rouge_scorer.RougeScorer(["rougeL"])
+    rouge = np.mean(
+        [scorer.score(r, g)["rougeL"].fmeasure for r, g in zip(references, generated, strict=True)]
+    )
+    wrong = [bool(hallucinated_findings(g, cases, i)) for i, g in enumerate(generated)]
+    return {
+        "bleu": float(bleu),
+        "rouge_l": float(rouge),
+        "hallucination_rate": float(np.mean(wrong)),
+    }
+
+
+# --------------------------------------------------------------------------- specialists
+
+
+@torch.no_grad()
+def mome_specialist(n: int, seed: int) -> Specialist:
+    """MOME-mini's malignancy probability for the breast-MRI cases ``make_image_cases(
+    "breast-mri", n, seed)`` makes: the specialist sees the full 3D mpMRI of the same cases
+    (the same cohort, regenerated), the generalist one 2D slice."""
+    from torch.utils.data import DataLoader
+
+    from medai_edu.data.breast_mri import make_breast_mri_cohort
+    from medai_edu.data.datasets import BreastMRIDataset
+    from medai_edu.experiments.breast_fusion import load_contenders
+
+    model = load_contenders()["mome-mini"].model.eval()
+    loader = DataLoader(BreastMRIDataset(make_breast_mri_cohort(n, seed=seed)), batch_size=64)
+    malignant = torch.cat([model(inputs)["malignant"].sigmoid() for inputs, _ in loader]).numpy()
+    return Specialist("mome-mini", np.stack([1 - malignant, malignant], axis=1))
+
+
+def mstar_specialists(n_train: int, n_test: int, train_seed: int, test_seed: int):
+    """mSTAR-mini (the shipped stage-2 encoder and its aggregator) with a logistic
+    regression on its slide embeddings: the whole slide's tumour type. Returns
+    (out-of-fold predictions on the training slides, predictions on the test slides)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import cross_val_predict
+
+    from medai_edu.experiments.slide_pretraining import (
+        load_encoders,
+        make_slide_bags,
+        slide_embeddings,
+    )
+
+    encoder = load_encoders().stage2
+    train = make_slide_bags(n_train, seed=train_seed, max_tiles=24)
+    test = make_slide_bags(n_test, seed=test_seed, max_tiles=24)
+    x_train = slide_embeddings(encoder, train, "aggregator")
+    x_test = slide_embeddings(encoder, test, "aggregator")
+    y = train.tumour_type.numpy()
+    classifier = LogisticRegression(C=0.5, max_iter=1000)
+    out_of_fold = cross_val_predict(classifier, x_train, y, cv=5, method="predict_proba")
+    on_test = classifier.fit(x_train, y).predict_proba(x_test)
+    return Specialist("mstar-mini", out_of_fold), Specialist("mstar-mini", on_test)
+
+
+# --------------------------------------------------------------------------- end to end
+
+
+@dataclass
+class GeneralistData:
+    """Training and held-out cases per modality, with each specialist's predictions
+    (out-of-fold on the training cases)."""
+
+    train: dict[str, ImageCases]
+    test: dict[str, ImageCases]
+    train_specialists: dict[str, Specialist]
+    test_specialists: dict[str, Specialist]
+
+
+def make_generalist_data(n_train=300, n_test=100, seed=0, specialists=True) -> GeneralistData:
+    """Cases of every modality (training seed ``10 * seed + 1``, test ``10 * seed + 2``)
+    and, when ``specialists``, MOME-mini's and mSTAR-mini's predictions on them."""
+    from medai_edu.data.instructions import make_image_cases
+
+    train_seed, test_seed = 10 * seed + 1, 10 * seed + 2
+    train = {m: make_image_cases(m, n_train, train_seed) for m in MODALITIES}
+    test = {m: make_image_cases(m, n_test, test_seed) for m in MODALITIES}
+    train_specialists, test_specialists = {}, {}
+    if specialists:
+        train_specialists["breast-mri"] = mome_specialist(n_train, train_seed)
+        test_specialists["breast-mri"] = mome_specialist(n_test, test_seed)
+        pair = mstar_specialists(n_train, n_test, train_seed, test_seed)
+        train_specialists["pathology"], test_specialists["pathology"] = pair
+    return GeneralistData(train, test, train_specialists, test_specialists)
+
+
+@dataclass
+class TrainedGeneralist:
+    """MedDr-mini after both stages (LoRA adapters attached), and what it needs to answer."""
+
+    model: torch.nn.Module
+    tokenizer: CourseTokenizer
+    index: RetrievalIndex
+    losses: dict[str, list[float]]
+    seconds: dict[str, float]
+
+
+def train_generalist(
+    data: GeneralistData, pretrain_steps=600, tune_steps=300, batch=32, seed=0, **config
+) -> TrainedGeneralist:
+    """Tokenizer, pretraining, the retrieval index, then LoRA instruction tuning."""
+    torch.manual_seed(seed)
+    seconds, start = {}, time.perf_counter()
+    tokenizer = fit_tokenizer(data.train, seed=seed)
+    model = create_model("meddr-mini", vocab_size=tokenizer.vocab_size, **config)
+    losses = {"pretraining": pretrain(model, tokenizer, data.train, pretrain_steps, batch)}
+    seconds["pretraining"] = time.perf_counter() - start
+    index = RetrievalIndex.build(model, data.train)
+    retrieved = {
+        m: index.retrieve(model, m, c.images, exclude_self=True) for m, c in data.train.items()
+    }
+    examples = tuning_examples(data.train, retrieved, data.train_specialists, seed)
+    model = add_lora(model)
+    losses["instruction tuning"] = instruction_tune(
+        model, tokenizer, data.train, examples, tune_steps, batch
+    )
+    seconds["total"] = time.perf_counter() - start
+    return TrainedGeneralist(model, tokenizer, index, losses, seconds)
+
+
+def accuracy_table(trained: TrainedGeneralist, data: GeneralistData) -> list[dict]:
+    """Rows {modality, setting, accuracy, n}: the generalist alone, with retrieval, with the
+    specialist, with both, and the specialist alone; plus decoding speed."""
+    rows = []
+    model, tokenizer = trained.model, trained.tokenizer
+    for m, cases in data.test.items():
+        retrieved = trained.index.retrieve(model, m, cases.images)
+        specialist = data.test_specialists.get(m)
+        for setting, (use_retrieval, use_specialist) in SETTINGS.items():
+            if use_specialist and specialist is None:
+                continue
+            run = diagnose(
+                model,
+                tokenizer,
+                cases,
+                retrieved if use_retrieval else None,
+                specialist if use_specialist else None,
+            )
+            accuracy = float((run.predicted == cases.diagnosis).mean())
+            rows.append(
+                {
+                    "modality": m,
+                    "setting": setting,
+                    "accuracy": accuracy,
+                    "n": len(cases),
+                    "tokens_per_s": run.tokens / run.seconds,
+                }
+            )
+        if specialist is not None:
+            alone = float((specialist.probabilities.argmax(1) == cases.diagnosis).mean())
+            rows.append({"modality": m, "setting": "specialist alone", "accuracy": alone})
+    return rows
