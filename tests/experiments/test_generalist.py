@@ -1,0 +1,117 @@
+"""MedDr-mini end to end: prompts, encoding, retrieval, LoRA, training, diagnosis, scores."""
+
+import numpy as np
+import pytest
+import torch
+
+from medai_edu.data.instructions import make_image_cases, report
+from medai_edu.experiments import generalist as g
+from medai_edu.models import create_model
+from medai_edu.models.meddr import IGNORE_INDEX
+
+
+@pytest.fixture(scope="module")
+def cases():
+    return {
+        "ihc": make_image_cases("ihc", 12, seed=3),
+        "breast-mri": make_image_cases("breast-mri", 8),
+    }
+
+
+@pytest.fixture(scope="module")
+def tokenizer(cases):
+    return g.fit_tokenizer(cases, vocab_size=400)
+
+
+def tiny(tokenizer):
+    torch.manual_seed(0)
+    return create_model("meddr-mini", vocab_size=tokenizer.vocab_size, n_layer=2, n_embd=64)
+
+
+def test_prompt_assembly_puts_context_before_the_question():
+    prompt = g.build_prompt(
+        "breast-mri", " is it malignant? ", ["malignant", "benign"], ("mome-mini", "benign", 0.8)
+    )
+    assert prompt == (
+        "image: breast mri. similar cases: malignant, benign. "
+        "specialist mome-mini: benign (0.80). question: is it malignant? answer:"
+    )
+    assert g.build_prompt("ihc", "q?") == "image: ihc image. question: q? answer:"
+    with pytest.raises(ValueError, match="question is empty"):
+        g.build_prompt("ihc", "   ")
+    with pytest.raises(ValueError, match="unknown modality"):
+        g.build_prompt("x-ray", "q?")
+
+
+def test_only_the_answer_is_learned(tokenizer):
+    ids, labels = g.encode_example(tokenizer, "image: ihc image. question: q? answer:", "weak.")
+    answer = tokenizer.encode(" weak.")
+    assert ids[0] == tokenizer.bos_id and ids[-1] == tokenizer.eos_id
+    learned = [label for label in labels if label != IGNORE_INDEX]
+    assert learned == [*answer, tokenizer.eos_id]
+    first = labels.index(answer[0])
+    assert ids[first + 1] == answer[0]  # position t predicts token t + 1
+    batch_ids, batch_labels = g.collate([(ids, labels), (ids[:5], labels[:5])], tokenizer.pad_id)
+    assert batch_ids.shape == batch_labels.shape == (2, len(ids))
+    assert (batch_ids[1, 5:] == tokenizer.pad_id).all()
+    assert (batch_labels[1, 5:] == IGNORE_INDEX).all()
+
+
+def test_retrieval_returns_the_right_neighbours(tokenizer, cases):
+    model = tiny(tokenizer)
+    archive = {"ihc": cases["ihc"].subset(range(6))}
+    index = g.RetrievalIndex.build(model, archive, k=1)
+    query = archive["ihc"].images[[4, 1]] + 0.002 * np.random.default_rng(0).random((2, 3, 32, 32))
+    names = [archive["ihc"].diagnoses[d].lower() for d in archive["ihc"].diagnosis]
+    assert index.retrieve(model, "ihc", query.astype(np.float32)) == [[names[4]], [names[1]]]
+    own = index.retrieve(model, "ihc", archive["ihc"].images, exclude_self=True)
+    assert all(len(r) == 1 for r in own)
+
+
+def test_lora_adapts_only_the_decoder_and_leaves_the_base_alone(tokenizer, cases):
+    model = g.add_lora(tiny(tokenizer))
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    assert trainable and all("lora_" in n for n in trainable)
+    assert all(".decoder.blocks." in n for n in trainable)
+    adapted = {n.rsplit(".lora_", 1)[0] for n in trainable}
+    assert len(adapted) == 2 * 4  # qkv, attention proj, mlp fc, mlp proj in each block
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    examples = g.pretraining_examples(cases)
+    losses = g.instruction_tune(model, tokenizer, cases, examples, steps=3, batch=4)
+    assert len(losses) == 3
+    for name, p in model.named_parameters():
+        changed = not torch.equal(before[name], p.detach())
+        if "lora_B" in name:
+            assert changed, name  # B starts at zero: the adapters learned something
+        elif "lora_" not in name:
+            assert not changed, name
+
+
+def test_pretraining_lowers_the_loss_and_the_model_answers(tokenizer, cases):
+    model = tiny(tokenizer)
+    losses = g.pretrain(model, tokenizer, cases, steps=40, batch=16, lr=3e-3)
+    assert np.mean(losses[-5:]) < 0.6 * np.mean(losses[:5])
+    run = g.diagnose(model, tokenizer, cases["ihc"])
+    assert run.predicted.shape == (12,) and set(run.predicted) <= {-1, 0, 1}
+    assert run.tokens > 0 and len(run.answers) == 12
+    reports = g.write_reports(model, tokenizer, cases["ihc"].subset(range(3)))
+    scores = g.report_scores(reports, cases["ihc"].subset(range(3)))
+    assert 0 <= scores["bleu"] <= 100 and 0 <= scores["rouge_l"] <= 1
+
+
+def test_report_scores_count_hallucinations(cases):
+    c = cases["breast-mri"].subset(range(2))
+    true = [report(c, i)[1] for i in range(2)]
+    perfect = g.report_scores(true, c)
+    assert perfect["rouge_l"] == pytest.approx(1.0) and perfect["hallucination_rate"] == 0.0
+    margin = c.concepts_of(0)["margin"]
+    other = next(v for v in c.concept_values["margin"] if v != margin)
+    wrong = [true[0].replace(f"{margin} margin", f"{other} margin"), true[1]]
+    assert g.report_scores(wrong, c)["hallucination_rate"] == 0.5
+
+
+def test_options_and_specialist_hints():
+    question = "which diagnosis fits this ihc image? options: (a) dab positive (b) dab negative."
+    assert g.options_of(question) == ["dab positive", "dab negative"]
+    specialist = g.Specialist("mome-mini", np.array([[0.2, 0.8], [0.9, 0.1]]))
+    assert specialist.hint(0, ("Benign", "Malignant")) == ("mome-mini", "malignant", 0.8)
