@@ -59,6 +59,7 @@ bench: setup
 checkpoints: setup
 	$(VENV)/bin/medai-edu train breast-fusion
 	$(VENV)/bin/medai-edu train slide-pretraining
+	$(VENV)/bin/medai-edu train generalist
 
 clean:
 	rm -rf book/_build .pytest_cache

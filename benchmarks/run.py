@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import numpy as np
 import torch
 
 BENCHMARKS: dict[str, Callable[[], Iterator[dict]]] = {}
@@ -236,6 +237,73 @@ def bench_mstar_fidelity() -> Iterator[dict]:
             test,
         )
         yield figure(f"mstar.survival_cindex.{name}", c, "C-index")
+
+
+@benchmark("meddr.fidelity")
+def bench_meddr_fidelity() -> Iterator[dict]:
+    """MedDr-mini: diagnosis accuracy alone, with retrieval, with the specialist, with both;
+    report BLEU, ROUGE-L and hallucination rate; training time and decoding speed."""
+    from medai_edu.experiments import generalist as g
+
+    start = time.perf_counter()
+    data = g.make_generalist_data(n_train=300, n_test=100, seed=0)
+    yield figure("meddr.data_seconds", time.perf_counter() - start, "s")
+    trained = g.train_generalist(data)
+    yield figure("meddr.training_seconds", trained.seconds["total"], "s", 180, False)
+    rows = g.accuracy_table(trained, data)
+    for row in rows:
+        yield {"benchmark": "meddr.accuracy", **{k: _round(v) for k, v in row.items()}}
+    yield from _meddr_targets(rows)
+    speeds = [r["tokens_per_s"] for r in rows if "tokens_per_s" in r]
+    yield figure("meddr.generation_tokens_per_s", float(np.median(speeds)), "tokens/s")
+    for modality, cases in data.test.items():
+        reports = g.write_reports(trained.model, trained.tokenizer, cases)
+        scores = g.report_scores(reports, cases)
+        for name, value in scores.items():
+            yield figure(f"meddr.report.{name}", value, "", modality=modality)
+
+
+def _meddr_targets(rows) -> Iterator[dict]:
+    """Retrieval's gain (mean over modalities, points) and the full system against the
+    specialist alone (each modality that has one)."""
+    acc = {(r["modality"], r["setting"]): r["accuracy"] for r in rows}
+    modalities = sorted({m for m, _ in acc})
+    gain = np.mean([acc[m, "+ retrieval"] - acc[m, "generalist"] for m in modalities])
+    yield figure("meddr.retrieval_gain_points", 100 * gain, "points", 5.0)
+    for m in modalities:
+        if (m, "specialist alone") in acc:
+            margin = acc[m, "+ both"] - acc[m, "specialist alone"]
+            yield figure(f"meddr.{m}.full_minus_specialist", 100 * margin, "points", 0.0)
+
+
+@benchmark("labs.execution")
+def bench_labs() -> Iterator[dict]:
+    """Each lab's wall time, top to bottom in a fresh kernel, against its budget."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    root = Path(__file__).resolve().parents[1] / "labs"
+    for path in sorted(root.rglob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        client = NotebookClient(
+            nb,
+            timeout=600,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(path.parent)}},
+        )
+        start = time.perf_counter()
+        client.execute()
+        budget = LAB_BUDGETS_S.get(path.stem, 60)
+        name = f"labs.{path.parent.name}.{path.stem}"
+        yield figure(name, time.perf_counter() - start, "s", budget, higher_is_better=False)
+
+
+#: Labs with a budget other than a minute on 2 CPU cores.
+LAB_BUDGETS_S = {"05-build-a-medical-gpt": 120}
+
+
+def _round(value):
+    return round(value, 4) if isinstance(value, float) else value
 
 
 def _plot_few_shot(rows, label, pooling) -> None:

@@ -107,8 +107,12 @@ def cmd_train(args) -> int:
         from medai_edu.experiments import breast_fusion as experiment
 
         options = {"time_budget_s": args.time_budget}
-    else:
+    elif args.experiment == "slide-pretraining":
         from medai_edu.experiments import slide_pretraining as experiment
+
+        options = {}
+    else:
+        from medai_edu.experiments import generalist as experiment
 
         options = {}
     out = Path(args.out) if args.out else experiment.TEACHING_CHECKPOINTS
@@ -145,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.set_defaults(func=cmd_data_fetch)
 
     train = commands.add_parser("train", help="make the teaching checkpoints")
-    train.add_argument("experiment", choices=["breast-fusion", "slide-pretraining"])
+    train.add_argument("experiment", choices=["breast-fusion", "slide-pretraining", "generalist"])
     train.add_argument("--seed", type=int, default=0)
     train.add_argument(
         "--time-budget", type=float, default=90.0, help="seconds per model (breast-fusion)"

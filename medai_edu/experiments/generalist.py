@@ -19,9 +19,12 @@ visual tokens.
 
 from __future__ import annotations
 
+import copy
+import json
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -41,6 +44,7 @@ from medai_edu.models import create_model
 from medai_edu.models.meddr import IGNORE_INDEX, MedDrMini
 from medai_edu.models.tokenizer import CourseTokenizer
 from medai_edu.retrieval import EmbeddingIndex
+from medai_edu.train import load_checkpoint, save_checkpoint
 
 #: The decoder blocks' linear layers that LoRA adapts (a regular expression peft matches
 #: against full module names); the vision encoder, projector and embeddings stay frozen.
@@ -387,13 +391,15 @@ def mstar_specialists(n_train: int, n_test: int, train_seed: int, test_seed: int
 
     encoder = load_encoders().stage2
     train = make_slide_bags(n_train, seed=train_seed, max_tiles=24)
-    test = make_slide_bags(n_test, seed=test_seed, max_tiles=24)
     x_train = slide_embeddings(encoder, train, "aggregator")
-    x_test = slide_embeddings(encoder, test, "aggregator")
     y = train.tumour_type.numpy()
     classifier = LogisticRegression(C=0.5, max_iter=1000)
     out_of_fold = cross_val_predict(classifier, x_train, y, cv=5, method="predict_proba")
-    on_test = classifier.fit(x_train, y).predict_proba(x_test)
+    classifier.fit(x_train, y)
+    on_test = np.zeros((0, 3))
+    if n_test:
+        test = make_slide_bags(n_test, seed=test_seed, max_tiles=24)
+        on_test = classifier.predict_proba(slide_embeddings(encoder, test, "aggregator"))
     return Specialist("mstar-mini", out_of_fold), Specialist("mstar-mini", on_test)
 
 
@@ -412,19 +418,22 @@ class GeneralistData:
 
 
 def make_generalist_data(n_train=300, n_test=100, seed=0, specialists=True) -> GeneralistData:
-    """Cases of every modality (training seed ``10 * seed + 1``, test ``10 * seed + 2``)
-    and, when ``specialists``, MOME-mini's and mSTAR-mini's predictions on them."""
+    """Cases of every modality (training seed ``10 * seed + 1``, test ``10 * seed + 2``;
+    no test cases when ``n_test`` is 0) and, when ``specialists``, MOME-mini's and
+    mSTAR-mini's predictions on them."""
     from medai_edu.data.instructions import make_image_cases
 
     train_seed, test_seed = 10 * seed + 1, 10 * seed + 2
     train = {m: make_image_cases(m, n_train, train_seed) for m in MODALITIES}
-    test = {m: make_image_cases(m, n_test, test_seed) for m in MODALITIES}
+    test = {m: make_image_cases(m, n_test, test_seed) for m in MODALITIES} if n_test else {}
     train_specialists, test_specialists = {}, {}
     if specialists:
         train_specialists["breast-mri"] = mome_specialist(n_train, train_seed)
-        test_specialists["breast-mri"] = mome_specialist(n_test, test_seed)
         pair = mstar_specialists(n_train, n_test, train_seed, test_seed)
-        train_specialists["pathology"], test_specialists["pathology"] = pair
+        train_specialists["pathology"] = pair[0]
+        if n_test:
+            test_specialists["breast-mri"] = mome_specialist(n_test, test_seed)
+            test_specialists["pathology"] = pair[1]
     return GeneralistData(train, test, train_specialists, test_specialists)
 
 
@@ -494,3 +503,56 @@ def accuracy_table(trained: TrainedGeneralist, data: GeneralistData) -> list[dic
             alone = float((specialist.probabilities.argmax(1) == cases.diagnosis).mean())
             rows.append({"modality": m, "setting": "specialist alone", "accuracy": alone})
     return rows
+
+
+# --------------------------------------------------------------------------- checkpoints
+
+#: Where the shipped MedDr-mini teaching checkpoint lives (``medai-edu train generalist``).
+TEACHING_CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints" / "generalist"
+TEACHING_CHECKPOINT = TEACHING_CHECKPOINTS / "meddr-mini.pt"
+
+
+def save_generalist(trained: TrainedGeneralist, path=TEACHING_CHECKPOINT, **provenance) -> Path:
+    """Save MedDr-mini with its LoRA adapters merged into the decoder, its config, the
+    tokenizer and the training losses (the retrieval index is rebuilt from any archive)."""
+    model = trained.model
+    if hasattr(model, "merge_and_unload"):  # a peft model: fold the adapters in
+        model = copy.deepcopy(model).merge_and_unload()
+    return save_checkpoint(
+        model,
+        path,
+        config=json.dumps(asdict(model.config)),
+        tokenizer=trained.tokenizer.to_json(),
+        losses=json.dumps(trained.losses),
+        seconds=json.dumps(trained.seconds),
+        **provenance,
+    )
+
+
+def load_generalist(path=TEACHING_CHECKPOINT) -> tuple[MedDrMini, CourseTokenizer, dict]:
+    """(model in evaluation mode, tokenizer, metadata) saved by :func:`save_generalist`."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(
+            f"no MedDr-mini checkpoint at {path}; make it with `medai-edu train generalist`"
+        )
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    meta = payload.get("metadata", {})
+    if "config" not in meta or "tokenizer" not in meta:
+        raise ValueError(f"{path} is not a MedDr-mini checkpoint (no config or tokenizer)")
+    model = create_model("meddr-mini", **json.loads(meta["config"]))
+    load_checkpoint(model, path)
+    return model.eval(), CourseTokenizer.from_json(meta["tokenizer"]), meta
+
+
+def train_teaching_checkpoints(directory=TEACHING_CHECKPOINTS, seed=0, n_train=300) -> list[Path]:
+    """Make the shipped checkpoint: the ``meddr.fidelity`` benchmark's data and settings."""
+    data = make_generalist_data(n_train=n_train, n_test=0, seed=seed)
+    trained = train_generalist(data, seed=seed)
+    provenance = {
+        "seed": seed,
+        "n_train_per_modality": n_train,
+        "command": f"medai-edu train generalist --seed {seed}",
+        "torch": str(torch.__version__),
+    }
+    return [save_generalist(trained, Path(directory) / "meddr-mini.pt", **provenance)]

@@ -1,6 +1,7 @@
 """Every lab runs top to bottom in a fresh kernel, with no error output.
 
-Time budgets are measured by the benchmarks (``benchmarks/run.py --only labs``), not here.
+Time budgets are measured by the benchmark ``labs.execution``
+(``benchmarks/run.py --only labs``), not here.
 """
 
 from pathlib import Path
