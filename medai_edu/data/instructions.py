@@ -350,10 +350,18 @@ def vqa_pairs(cases: ImageCases, i: int) -> list[tuple[str, str]]:
     ]
 
 
-def multiple_choice(cases: ImageCases, i: int, rng: np.random.Generator) -> tuple[str, str]:
-    """Every diagnosis as a lettered option, in an order shuffled by ``rng``; the answer is
-    the true one, e.g. ``"(a) malignant."``."""
-    order = rng.permutation(len(cases.diagnoses))
+def multiple_choice(
+    cases: ImageCases, i: int, rng: np.random.Generator | None = None
+) -> tuple[str, str]:
+    """Every diagnosis as a lettered option, in an order shuffled by ``rng`` (or in the
+    order of ``cases.diagnoses`` without one); the answer is the true one, e.g.
+    ``"(a) malignant."``.
+
+    MedDr-mini trains and is tested with the fixed order: a model learning from scratch in
+    minutes does not learn to read shuffled option letters (it answers one letter always).
+    """
+    n = len(cases.diagnoses)
+    order = np.arange(n) if rng is None else rng.permutation(n)
     names = [cases.diagnoses[k].lower() for k in order]
     options = " ".join(f"({_LETTERS[j]}) {name}" for j, name in enumerate(names))
     question = f"which diagnosis fits this {IMAGE_NOUNS[cases.modality]}? options: {options}."

@@ -12,8 +12,8 @@ The recipe of MedDr (arXiv 2404.15127), in miniature:
 3. **Inference**: the same prompt, with or without retrieval and specialist; the answer is
    generated and parsed back to a diagnosis.
 
-The prompt is plain text, ``image: breast mri. similar cases: malignant, malignant,
-benign. specialist mome-mini: malignant (0.91). question: ... answer:``, after the image's
+The prompt is plain text, ``image: breast mri. similar cases: malignant 4 of 5, benign 1 of
+5. specialist mome-mini: malignant (0.91). question: ... answer:``, after the image's
 visual tokens.
 """
 
@@ -39,6 +39,7 @@ from medai_edu.data.instructions import (
     multiple_choice,
     parse_choice,
     report,
+    vqa_pairs,
 )
 from medai_edu.models import create_model
 from medai_edu.models.meddr import IGNORE_INDEX, MedDrMini
@@ -70,6 +71,9 @@ class Specialist:
     name: str
     probabilities: np.ndarray
 
+    def subset(self, index) -> Specialist:
+        return Specialist(self.name, self.probabilities[np.asarray(index)])
+
     def hint(self, i: int, diagnoses) -> tuple[str, str, float]:
         k = int(self.probabilities[i].argmax())
         return self.name, diagnoses[k].lower(), float(self.probabilities[i, k])
@@ -92,12 +96,23 @@ def build_prompt(
         raise ValueError("the question is empty: ask something about the image")
     parts = [f"image: {IMAGE_NOUNS[modality]}."]
     if retrieved:
-        parts.append("similar cases: " + ", ".join(retrieved) + ".")
+        parts.append(f"similar cases: {summarise_retrieved(retrieved)}.")
     if specialist:
         name, diagnosis, probability = specialist
         parts.append(f"specialist {name}: {diagnosis} ({probability:.2f}).")
     parts += [f"question: {question.strip()}", "answer:"]
     return " ".join(parts)
+
+
+def summarise_retrieved(retrieved: list[str]) -> str:
+    """The retrieved diagnoses as counts, most common first (ties: the nearer case's first),
+    e.g. ``"malignant 4 of 5, benign 1 of 5"``: easier for a small model to read than a
+    list of five names."""
+    counts: dict[str, int] = {}
+    for name in retrieved:
+        counts[str(name)] = counts.get(str(name), 0) + 1
+    ranked = sorted(counts, key=lambda name: -counts[name])  # stable: nearer first on ties
+    return ", ".join(f"{name} {counts[name]} of {len(retrieved)}" for name in ranked)
 
 
 def encode_example(tokenizer: CourseTokenizer, prompt: str, answer: str | None = None):
@@ -169,7 +184,7 @@ def fit_tokenizer(cases: dict[str, ImageCases], vocab_size=768, seed=0) -> Cours
         for i in range(len(c)):
             for question, answer in instructions(c, i, rng):
                 texts += [build_prompt(c.modality, question), answer]
-        texts.append("similar cases: " + ", ".join(d.lower() for d in c.diagnoses) + ".")
+        texts.append("similar cases: " + ", ".join(f"{d.lower()} 1 of 5" for d in c.diagnoses))
     texts.append("specialist mome-mini: mstar-mini: 0.123456789 ().")
     return CourseTokenizer(vocab_size).fit(texts)
 
@@ -182,16 +197,25 @@ class Example:
     index: int
     prompt: str
     answer: str
+    blank_image: bool = False  # the image is hidden: the answer must come from the prompt
 
 
-def pretraining_examples(cases: dict[str, ImageCases], seed=0) -> list[Example]:
-    """Every bootstrapped instruction of every case, with no retrieval or specialist."""
-    rng = np.random.default_rng(seed)
+def diagnosis_question(cases: ImageCases, i: int) -> tuple[str, str]:
+    """The multiple-choice question (options in a fixed order) and, as the answer, the
+    diagnosis by name: ``"malignant."``. A letter and a name are two things a small model
+    can get out of step ("(a) malignant" when (a) is benign); the name alone cannot."""
+    question, _ = multiple_choice(cases, i)
+    return question, f"{cases.diagnoses[int(cases.diagnosis[i])].lower()}."
+
+
+def pretraining_examples(cases: dict[str, ImageCases]) -> list[Example]:
+    """Every bootstrapped instruction of every case (visual questions, multiple choice with
+    the options in a fixed order, report), with no retrieval or specialist."""
     return [
         Example(m, i, build_prompt(m, q), a)
         for m, c in cases.items()
         for i in range(len(c))
-        for q, a in instructions(c, i, rng)
+        for q, a in [*vqa_pairs(c, i), diagnosis_question(c, i), report(c, i)]
     ]
 
 
@@ -208,6 +232,8 @@ def _train(model, tokenizer, cases, examples, steps, batch, lr, desc) -> list[fl
         pick = generator.choice(len(examples), batch)
         ids, labels = collate([encoded[k] for k in pick], tokenizer.pad_id)
         picture = torch.stack([images[examples[k].modality][examples[k].index] for k in pick])
+        blank = torch.tensor([examples[k].blank_image for k in pick])
+        picture[blank] = 0.5  # mid-grey: no image
         loss = model(picture, ids, labels)["loss"]
         optimizer.zero_grad()
         loss.backward()
@@ -217,13 +243,13 @@ def _train(model, tokenizer, cases, examples, steps, batch, lr, desc) -> list[fl
     return losses
 
 
-def pretrain(model, tokenizer, cases, steps=600, batch=32, lr=2e-3, seed=0) -> list[float]:
+def pretrain(model, tokenizer, cases, steps=400, batch=32, lr=2e-3) -> list[float]:
     """Stage 1: the whole model learns the bootstrapped instructions."""
-    examples = pretraining_examples(cases, seed)
+    examples = pretraining_examples(cases)
     return _train(model, tokenizer, cases, examples, steps, batch, lr, "pretraining")
 
 
-def add_lora(model: MedDrMini, rank: int = 8, alpha: int = 16):
+def add_lora(model: MedDrMini, rank: int = 16, alpha: int = 32):
     """Freeze ``model`` and wrap it with LoRA adapters on :data:`LORA_TARGETS` (peft)."""
     from peft import LoraConfig, get_peft_model
 
@@ -237,6 +263,8 @@ def tuning_examples(
     specialists: dict[str, Specialist],
     seed: int = 0,
     repeats: int = 2,
+    report_share: float = 0.25,
+    blank_share: float = 0.3,
 ) -> list[Example]:
     """Multiple-choice diagnosis with every mix of context (none, retrieval, specialist,
     both), plus each case's report (so that LoRA does not forget how to write one).
@@ -251,19 +279,24 @@ def tuning_examples(
             for _ in range(repeats):
                 use_retrieval, use_specialist = rng.random(2) < 0.5
                 hint = specialists[m].hint(i, c.diagnoses) if m in specialists else None
-                question, answer = multiple_choice(c, i, rng)
+                question, answer = diagnosis_question(c, i)
                 prompt = build_prompt(
                     m,
                     question,
                     retrieved[m][i] if use_retrieval else None,
                     hint if use_specialist else None,
                 )
-                examples.append(Example(m, i, prompt, answer))
-            examples.append(Example(m, i, build_prompt(m, report(c, i)[0]), report(c, i)[1]))
+                # Sometimes hide the image when there is context, so that the model has to
+                # learn to read the context (modality dropout on the image).
+                blank = bool(use_retrieval or use_specialist) and rng.random() < blank_share
+                examples.append(Example(m, i, prompt, answer, blank))
+            if rng.random() < report_share:  # a few reports, so LoRA does not unlearn them
+                question, text = report(c, i)
+                examples.append(Example(m, i, build_prompt(m, question), text))
     return examples
 
 
-def instruction_tune(model, tokenizer, cases, examples, steps=300, batch=32, lr=3e-3):
+def instruction_tune(model, tokenizer, cases, examples, steps=300, batch=32, lr=2e-3):
     """Stage 2: LoRA on the decoder learns from prompts with retrieval and specialists.
     ``model`` must already be wrapped by :func:`add_lora`."""
     return _train(model, tokenizer, cases, examples, steps, batch, lr, "LoRA instruction tuning")
@@ -303,13 +336,12 @@ class DiagnosisRun:
     seconds: float = 0.0
 
 
-def diagnose(model, tokenizer, cases: ImageCases, retrieved=None, specialist=None, seed=0):
+def diagnose(model, tokenizer, cases: ImageCases, retrieved=None, specialist=None):
     """Ask every case's multiple-choice question, optionally with retrieved diagnoses
     (a list per case) and a :class:`Specialist`; parse the answers."""
-    rng = np.random.default_rng(seed)
     predicted, answers, tokens, start = [], [], 0, time.perf_counter()
     for i in range(len(cases)):
-        question, _ = multiple_choice(cases, i, rng)
+        question, _ = diagnosis_question(cases, i)
         hint = specialist.hint(i, cases.diagnoses) if specialist is not None else None
         prompt = build_prompt(cases.modality, question, retrieved[i] if retrieved else None, hint)
         text = answer(model, tokenizer, cases.images[i], prompt, max_new_tokens=12)
@@ -418,18 +450,20 @@ class GeneralistData:
 
 
 def make_generalist_data(n_train=300, n_test=100, seed=0, specialists=True) -> GeneralistData:
-    """Cases of every modality (training seed ``10 * seed + 1``, test ``10 * seed + 2``;
+    """Cases of every modality (``n_train`` per modality, or a dict modality -> count;
+    training seed ``10 * seed + 1``, test ``10 * seed + 2``;
     no test cases when ``n_test`` is 0) and, when ``specialists``, MOME-mini's and
     mSTAR-mini's predictions on them."""
     from medai_edu.data.instructions import make_image_cases
 
     train_seed, test_seed = 10 * seed + 1, 10 * seed + 2
-    train = {m: make_image_cases(m, n_train, train_seed) for m in MODALITIES}
+    n_train = n_train if isinstance(n_train, dict) else dict.fromkeys(MODALITIES, n_train)
+    train = {m: make_image_cases(m, n_train[m], train_seed) for m in MODALITIES}
     test = {m: make_image_cases(m, n_test, test_seed) for m in MODALITIES} if n_test else {}
     train_specialists, test_specialists = {}, {}
     if specialists:
-        train_specialists["breast-mri"] = mome_specialist(n_train, train_seed)
-        pair = mstar_specialists(n_train, n_test, train_seed, test_seed)
+        train_specialists["breast-mri"] = mome_specialist(n_train["breast-mri"], train_seed)
+        pair = mstar_specialists(n_train["pathology"], n_test, train_seed, test_seed)
         train_specialists["pathology"] = pair[0]
         if n_test:
             test_specialists["breast-mri"] = mome_specialist(n_test, test_seed)
@@ -449,23 +483,41 @@ class TrainedGeneralist:
 
 
 def train_generalist(
-    data: GeneralistData, pretrain_steps=600, tune_steps=300, batch=32, seed=0, **config
+    data: GeneralistData,
+    pretrain_steps=400,
+    tune_steps=300,
+    batch=32,
+    pretrain_fraction=0.5,
+    seed=0,
+    **config,
 ) -> TrainedGeneralist:
-    """Tokenizer, pretraining, the retrieval index, then LoRA instruction tuning."""
+    """Tokenizer, pretraining, the retrieval index, then LoRA instruction tuning.
+
+    Pretraining sees the first ``pretrain_fraction`` of each modality's training cases,
+    instruction tuning the rest. On cases it has memorised, the image alone gives the
+    answer and the context would teach nothing; on new ones, retrieval and the specialist
+    are worth reading. The retrieval index holds all training cases.
+    """
     torch.manual_seed(seed)
     seconds, start = {}, time.perf_counter()
+    cut = {m: int(round(len(c) * pretrain_fraction)) for m, c in data.train.items()}
+    first = {m: c.subset(range(cut[m])) for m, c in data.train.items()}
+    rest = {m: np.arange(cut[m], len(c)) for m, c in data.train.items()}
     tokenizer = fit_tokenizer(data.train, seed=seed)
     model = create_model("meddr-mini", vocab_size=tokenizer.vocab_size, **config)
-    losses = {"pretraining": pretrain(model, tokenizer, data.train, pretrain_steps, batch)}
+    losses = {"pretraining": pretrain(model, tokenizer, first, pretrain_steps, batch)}
     seconds["pretraining"] = time.perf_counter() - start
     index = RetrievalIndex.build(model, data.train)
-    retrieved = {
-        m: index.retrieve(model, m, c.images, exclude_self=True) for m, c in data.train.items()
-    }
-    examples = tuning_examples(data.train, retrieved, data.train_specialists, seed)
+    tuning = {m: data.train[m].subset(rest[m]) for m in data.train}
+    retrieved = {}
+    for m, c in data.train.items():
+        own = index.retrieve(model, m, c.images, exclude_self=True)  # leave-one-out
+        retrieved[m] = [own[i] for i in rest[m]]
+    specialists = {m: s.subset(rest[m]) for m, s in data.train_specialists.items()}
+    examples = tuning_examples(tuning, retrieved, specialists, seed)
     model = add_lora(model)
     losses["instruction tuning"] = instruction_tune(
-        model, tokenizer, data.train, examples, tune_steps, batch
+        model, tokenizer, tuning, examples, tune_steps, batch
     )
     seconds["total"] = time.perf_counter() - start
     return TrainedGeneralist(model, tokenizer, index, losses, seconds)

@@ -191,6 +191,17 @@ def test_multiple_choice_lists_every_diagnosis_once_and_answers_the_truth(cases,
     assert len(orders) > 1  # the options are shuffled
 
 
+def test_multiple_choice_without_rng_keeps_the_diagnoses_order(cases):
+    c = cases["pathology"]
+    for i in range(len(c)):
+        question, answer = multiple_choice(c, i)
+        letters = "abc"
+        listed = " ".join(f"({letters[k]}) {d.lower()}" for k, d in enumerate(c.diagnoses))
+        assert question.endswith(f"options: {listed}.")
+        k = int(c.diagnosis[i])
+        assert answer == f"({letters[k]}) {c.diagnoses[k].lower()}."
+
+
 def test_multiple_choice_is_deterministic_given_the_rng(cases):
     c = cases["pathology"]
     first = [multiple_choice(c, i, np.random.default_rng(7)) for i in range(4)]
