@@ -361,10 +361,13 @@ def options_of(question: str) -> list[str]:
     return [name.strip() for name in re.findall(r"\([a-z]\) ([^(]+?)(?=\s*\(|\.?$)", listed)]
 
 
-def write_reports(model, tokenizer, cases: ImageCases) -> list[str]:
-    """The model's short report of every case."""
+def write_reports(model, tokenizer, cases: ImageCases, **sampling) -> list[str]:
+    """The model's short report of every case; greedy unless ``sampling`` options
+    (temperature, top_k, generator) are given."""
     prompt = build_prompt(cases.modality, report(cases, 0)[0])
-    return [answer(model, tokenizer, cases.images[i], prompt) for i in range(len(cases))]
+    return [
+        answer(model, tokenizer, cases.images[i], prompt, **sampling) for i in range(len(cases))
+    ]
 
 
 def report_scores(generated: list[str], cases: ImageCases) -> dict[str, float]:
