@@ -488,7 +488,7 @@ class TrainedGeneralist:
 def train_generalist(
     data: GeneralistData,
     pretrain_steps=400,
-    tune_steps=300,
+    tune_steps=600,
     batch=32,
     pretrain_fraction=0.5,
     seed=0,

@@ -33,10 +33,12 @@ def test_prompt_assembly_puts_context_before_the_question():
         "breast-mri", " is it malignant? ", ["malignant", "benign"], ("mome-mini", "benign", 0.8)
     )
     assert prompt == (
-        "image: breast mri. similar cases: malignant, benign. "
+        "image: breast mri. similar cases: malignant 1 of 2, benign 1 of 2. "
         "specialist mome-mini: benign (0.80). question: is it malignant? answer:"
     )
     assert g.build_prompt("ihc", "q?") == "image: ihc image. question: q? answer:"
+    # most common first; a tie goes to the diagnosis of the nearer case
+    assert g.summarise_retrieved(["b", "a", "a", "b", "c"]) == "b 2 of 5, a 2 of 5, c 1 of 5"
     with pytest.raises(ValueError, match="question is empty"):
         g.build_prompt("ihc", "   ")
     with pytest.raises(ValueError, match="unknown modality"):
@@ -115,3 +117,36 @@ def test_options_and_specialist_hints():
     assert g.options_of(question) == ["dab positive", "dab negative"]
     specialist = g.Specialist("mome-mini", np.array([[0.2, 0.8], [0.9, 0.1]]))
     assert specialist.hint(0, ("Benign", "Malignant")) == ("mome-mini", "malignant", 0.8)
+
+
+def test_checkpoint_keeps_the_lora_tuned_model(tokenizer, cases, tmp_path):
+    model = g.add_lora(tiny(tokenizer))
+    g.instruction_tune(model, tokenizer, cases, g.pretraining_examples(cases), steps=3, batch=4)
+    trained = g.TrainedGeneralist(model, tokenizer, None, {"pretraining": [1.0]}, {"total": 1.0})
+    path = g.save_generalist(trained, tmp_path / "meddr.pt", seed=0)
+    loaded, loaded_tokenizer, meta = g.load_generalist(path)
+    images = torch.as_tensor(cases["ihc"].images[:2])
+    ids = torch.randint(4, tokenizer.vocab_size, (2, 9))
+    model.eval()
+    torch.testing.assert_close(loaded(images, ids)["logits"], model(images, ids)["logits"])
+    assert loaded_tokenizer.encode("impression: dab positive.") == tokenizer.encode(
+        "impression: dab positive."
+    )
+    assert meta["seed"] == 0
+    with pytest.raises(FileNotFoundError, match="medai-edu train generalist"):
+        g.load_generalist(tmp_path / "missing.pt")
+
+
+def test_train_command_makes_a_loadable_checkpoint(cases, tmp_path, monkeypatch, capsys):
+    import functools
+
+    from medai_edu.cli import main
+
+    data = g.GeneralistData(cases, {}, {}, {})
+    monkeypatch.setattr(g, "make_generalist_data", lambda **kwargs: data)
+    quick = functools.partial(g.train_generalist, pretrain_steps=2, tune_steps=2, n_layer=1)
+    monkeypatch.setattr(g, "train_generalist", quick)
+    assert main(["train", "generalist", "--out", str(tmp_path)]) == 0
+    assert "trained 1 models" in capsys.readouterr().out
+    model, _, meta = g.load_generalist(tmp_path / "meddr-mini.pt")
+    assert model.config.n_layer == 1 and "medai-edu train generalist" in meta["command"]
