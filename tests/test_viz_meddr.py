@@ -60,6 +60,11 @@ def test_accuracy_and_hallucination_figures():
     heights = sorted(p.get_height() for p in ax.patches)
     assert heights == [0.25, 0.5, 0.75] and labelled(ax, numeric="y")
 
-    ax = plot_hallucination_by_temperature({"ihc": {0.0: 0.1, 1.0: 0.4}}).axes[0]
-    np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), [0.1, 0.4])
-    assert labelled(ax)
+    scores = {
+        0.0: {"hallucination_rate": 0.1, "correct_findings": 0.9},
+        1.0: {"hallucination_rate": 0.4, "correct_findings": 0.3},
+    }
+    fig = plot_hallucination_by_temperature({"ihc": scores})
+    np.testing.assert_allclose(fig.axes[0].get_lines()[0].get_ydata(), [0.1, 0.4])
+    np.testing.assert_allclose(fig.axes[1].get_lines()[0].get_ydata(), [0.9, 0.3])
+    assert all(labelled(ax) for ax in fig.axes)

@@ -39,6 +39,7 @@ from medai_edu.data.instructions import (
     multiple_choice,
     parse_choice,
     report,
+    report_findings,
     vqa_pairs,
 )
 from medai_edu.models import create_model
@@ -372,8 +373,8 @@ def write_reports(model, tokenizer, cases: ImageCases, **sampling) -> list[str]:
 
 def report_scores(generated: list[str], cases: ImageCases) -> dict[str, float]:
     """BLEU (sacrebleu, 0-100) and ROUGE-L F1 (rouge-score, 0-1) against the template
-    reports, and the hallucination rate: the fraction of reports naming a finding the case
-    does not have."""
+    reports; the hallucination rate (the fraction of reports naming a finding the case
+    does not have) and the share of the cases' findings stated correctly (0-1)."""
     import sacrebleu
     from rouge_score import rouge_scorer
 
@@ -384,11 +385,21 @@ def report_scores(generated: list[str], cases: ImageCases) -> dict[str, float]:
         [scorer.score(r, g)["rougeL"].fmeasure for r, g in zip(references, generated, strict=True)]
     )
     wrong = [bool(hallucinated_findings(g, cases, i)) for i, g in enumerate(generated)]
+    right = [_correct_share(g, cases, i) for i, g in enumerate(generated)]
     return {
         "bleu": float(bleu),
         "rouge_l": float(rouge),
         "hallucination_rate": float(np.mean(wrong)),
+        "correct_findings": float(np.mean(right)),
     }
+
+
+def _correct_share(text: str, cases: ImageCases, i: int) -> float:
+    """Fraction of case ``i``'s concepts the text states with the right value (an empty or
+    garbled report hallucinates nothing, and gets nothing right either)."""
+    stated = report_findings(text, cases.modality)
+    truth = cases.concepts_of(i)
+    return sum(stated.get(k) == v for k, v in truth.items()) / len(truth)
 
 
 # --------------------------------------------------------------------------- specialists

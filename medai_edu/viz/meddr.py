@@ -96,17 +96,24 @@ def plot_accuracy_by_setting(rows: list[dict]):
     return fig
 
 
-def plot_hallucination_by_temperature(rates: dict[str, dict[float, float]]):
-    """Hallucination rate against sampling temperature, one line per modality."""
-    fig, ax = plt.subplots(figsize=(5.5, 3.6), constrained_layout=True)
-    for modality, by_t in rates.items():
-        temperatures = sorted(by_t)
-        ax.plot(temperatures, [by_t[t] for t in temperatures], "o-", label=modality)
-    ax.set(
-        title="Reports naming a finding the case does not have",
-        xlabel="sampling temperature (0 = greedy, unitless)",
-        ylabel="hallucination rate (fraction)",
-        ylim=(0, 1),
-    )
-    ax.legend(fontsize="small")
+def plot_hallucination_by_temperature(scores: dict[str, dict[float, dict[str, float]]]):
+    """Two panels against sampling temperature, one line per modality: the hallucination
+    rate and the share of findings stated correctly; ``scores[modality][temperature]`` is
+    a ``report_scores`` dict."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), constrained_layout=True)
+    panels = [
+        ("hallucination_rate", "hallucination rate (fraction)", "Reports naming a wrong finding"),
+        ("correct_findings", "findings stated correctly (fraction)", "Findings got right"),
+    ]
+    for ax, (key, ylabel, title) in zip(axes, panels, strict=True):
+        for modality, by_t in scores.items():
+            temperatures = sorted(by_t)
+            ax.plot(temperatures, [by_t[t][key] for t in temperatures], "o-", label=modality)
+        ax.set(
+            title=title,
+            xlabel="sampling temperature (0 = greedy, unitless)",
+            ylabel=ylabel,
+            ylim=(0, 1),
+        )
+    axes[0].legend(fontsize="small")
     return fig

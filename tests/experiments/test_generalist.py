@@ -106,6 +106,9 @@ def test_report_scores_count_hallucinations(cases):
     true = [report(c, i)[1] for i in range(2)]
     perfect = g.report_scores(true, c)
     assert perfect["rouge_l"] == pytest.approx(1.0) and perfect["hallucination_rate"] == 0.0
+    assert perfect["correct_findings"] == 1.0
+    garbled = g.report_scores(["zzz", "findings: impression."], c)
+    assert garbled["hallucination_rate"] == 0.0 and garbled["correct_findings"] == 0.0
     margin = c.concepts_of(0)["margin"]
     other = next(v for v in c.concept_values["margin"] if v != margin)
     wrong = [true[0].replace(f"{margin} margin", f"{other} margin"), true[1]]
