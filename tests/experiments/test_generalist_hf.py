@@ -33,7 +33,7 @@ def test_retrieval_and_specialist_reach_the_local_model(model_folder):
         max_new_tokens=5,
     )
     assert isinstance(text, str)
-    assert "similar cases: malignant, malignant." in generalist.last_prompt
+    assert "similar cases: malignant 2 of 2." in generalist.last_prompt
     assert "specialist mome-mini: malignant (0.90)." in generalist.last_prompt
     again = generalist.answer(
         "breast-mri",
@@ -101,7 +101,7 @@ def test_a_vision_language_model_also_sees_the_image(vision_language_folder):
     text = generalist.answer("ihc", "is it positive?", image, retrieved=["dab positive"])
     assert isinstance(text, str)
     assert generalist.last_inputs["pixel_values"].shape[-2:] == (32, 32)
-    assert "similar cases: dab positive." in generalist.last_prompt
+    assert "similar cases: dab positive 1 of 1." in generalist.last_prompt
     with pytest.raises(ValueError, match="give the image"):
         generalist.answer("ihc", "is it positive?")
 
