@@ -186,6 +186,7 @@ def fit_tokenizer(cases: dict[str, ImageCases], vocab_size=768, seed=0) -> Cours
             for question, answer in instructions(c, i, rng):
                 texts += [build_prompt(c.modality, question), answer]
         texts.append("similar cases: " + ", ".join(f"{d.lower()} 1 of 5" for d in c.diagnoses))
+    # the words and digits the specialists' hints use, which no template writes
     texts.append("specialist mome-mini: mstar-mini: 0.123456789 ().")
     return CourseTokenizer(vocab_size).fit(texts)
 
