@@ -269,7 +269,8 @@ def tuning_examples(
     blank_share: float = 0.3,
 ) -> list[Example]:
     """Multiple-choice diagnosis with every mix of context (none, retrieval, specialist,
-    both), plus each case's report (so that LoRA does not forget how to write one).
+    both), the image hidden in ``blank_share`` of those with context, plus the reports of
+    ``report_share`` of the cases (so that LoRA does not forget how to write one).
 
     retrieved: per modality, the diagnoses of each training case's neighbours (leave-one-out);
     specialists: per modality, out-of-fold predictions on the training cases.
