@@ -266,11 +266,13 @@ def tuning_examples(
     seed: int = 0,
     repeats: int = 2,
     report_share: float = 0.25,
-    blank_share: float = 0.3,
+    blank_share: float = 0.5,
+    context_share: float = 0.7,
 ) -> list[Example]:
-    """Multiple-choice diagnosis with every mix of context (none, retrieval, specialist,
-    both), the image hidden in ``blank_share`` of those with context, plus the reports of
-    ``report_share`` of the cases (so that LoRA does not forget how to write one).
+    """Multiple-choice diagnosis with every mix of context (retrieval and the specialist
+    each present with probability ``context_share``), the image hidden in ``blank_share``
+    of those with context, plus the reports of ``report_share`` of the cases (so that LoRA
+    does not forget how to write one).
 
     retrieved: per modality, the diagnoses of each training case's neighbours (leave-one-out);
     specialists: per modality, out-of-fold predictions on the training cases.
@@ -280,7 +282,7 @@ def tuning_examples(
     for m, c in cases.items():
         for i in range(len(c)):
             for _ in range(repeats):
-                use_retrieval, use_specialist = rng.random(2) < 0.5
+                use_retrieval, use_specialist = rng.random(2) < context_share
                 hint = specialists[m].hint(i, c.diagnoses) if m in specialists else None
                 question, answer = diagnosis_question(c, i)
                 prompt = build_prompt(
