@@ -606,8 +606,11 @@ def load_generalist(path=TEACHING_CHECKPOINT) -> tuple[MedDrMini, CourseTokenize
         raise FileNotFoundError(
             f"no MedDr-mini checkpoint at {path}; make it with `medai-edu train generalist`"
         )
-    payload = torch.load(path, map_location="cpu", weights_only=True)
-    meta = payload.get("metadata", {})
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # truncated, not a zip, pickled code: all unreadable
+        raise ValueError(f"{path} is not a readable MedDr-mini checkpoint: {err}") from err
+    meta = payload.get("metadata", {}) if isinstance(payload, dict) else {}
     if "config" not in meta or "tokenizer" not in meta:
         raise ValueError(f"{path} is not a MedDr-mini checkpoint (no config or tokenizer)")
     model = create_model("meddr-mini", **json.loads(meta["config"]))

@@ -138,6 +138,12 @@ def test_checkpoint_keeps_the_lora_tuned_model(tokenizer, cases, tmp_path):
     assert meta["seed"] == 0
     with pytest.raises(FileNotFoundError, match="medai-edu train generalist"):
         g.load_generalist(tmp_path / "missing.pt")
+    (tmp_path / "truncated.pt").write_bytes(path.read_bytes()[:1000])
+    with pytest.raises(ValueError, match="not a readable MedDr-mini checkpoint"):
+        g.load_generalist(tmp_path / "truncated.pt")
+    torch.save({"state_dict": {}}, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="no config or tokenizer"):
+        g.load_generalist(tmp_path / "other.pt")
 
 
 def test_train_command_makes_a_loadable_checkpoint(cases, tmp_path, monkeypatch, capsys):
