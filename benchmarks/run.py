@@ -260,7 +260,16 @@ def bench_meddr_fidelity() -> Iterator[dict]:
         reports = g.write_reports(trained.model, trained.tokenizer, cases)
         scores = g.report_scores(reports, cases)
         for name, value in scores.items():
-            yield figure(f"meddr.report.{name}", value, "", modality=modality)
+            yield figure(f"meddr.report.{name}", value, REPORT_UNITS[name], modality=modality)
+
+
+#: Units of :func:`medai_edu.experiments.generalist.report_scores`' figures.
+REPORT_UNITS = {
+    "bleu": "BLEU (0-100)",
+    "rouge_l": "F1 (0-1)",
+    "hallucination_rate": "fraction",
+    "correct_findings": "fraction",
+}
 
 
 def _meddr_targets(rows) -> Iterator[dict]:
