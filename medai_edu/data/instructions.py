@@ -23,7 +23,7 @@ import numpy as np
 from skimage.transform import resize
 
 from medai_edu.data.breast_mri import KINETICS, MARGINS, make_breast_mri_cohort
-from medai_edu.data.pathology import TUMOUR, TUMOUR_TYPES, cut_tiles, make_slide
+from medai_edu.data.pathology import SMALL_SLIDE, TUMOUR, TUMOUR_TYPES, cut_tiles, make_slide
 
 MODALITIES = ("breast-mri", "pathology", "ihc")
 IMAGE_SIZE = 32
@@ -227,9 +227,6 @@ def _breast_mri(n: int, seed: int):
 
 def _pathology(n: int, seed: int):
     """One random tumour tile per small synthetic slide (slide seed ``seed * 100_000 + i``)."""
-    # Imported here: the experiment module pulls in the models, and data should not need them.
-    from medai_edu.experiments.slide_pretraining import SMALL_SLIDE
-
     images = np.empty((n, 3, IMAGE_SIZE, IMAGE_SIZE), np.float32)
     diagnosis = np.empty(n, np.int64)
     concepts = {name: np.empty(n, np.int64) for name in CONCEPT_VALUES["pathology"]}

@@ -21,7 +21,7 @@ from sklearn.linear_model import LogisticRegression
 from tqdm.auto import tqdm
 
 from medai_edu import metrics
-from medai_edu.data.pathology import SlideConfig, cut_tiles, make_slide
+from medai_edu.data.pathology import SMALL_SLIDE, cut_tiles, make_slide
 from medai_edu.models import create_model
 from medai_edu.models.mstar import (
     MSTARMini,
@@ -35,9 +35,6 @@ from medai_edu.train import load_checkpoint, save_checkpoint
 #: Where the shipped mSTAR-mini teaching checkpoints live (``medai-edu train
 #: slide-pretraining`` remakes them).
 TEACHING_CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints" / "slide-pretraining"
-
-#: A small slide: 0.38 x 0.38 mm at 0.5 µm/px, about 80 tiles of 64 px (32 µm).
-SMALL_SLIDE = SlideConfig(width=768, height=768)
 
 
 @dataclass

@@ -41,7 +41,7 @@ Names with a leading underscore are internal to the package.
 """
 
 from medai_edu.data.pathology.cohort import MASK_DOWNSAMPLE, SlideCohort, make_slide_cohort
-from medai_edu.data.pathology.config import SlideConfig
+from medai_edu.data.pathology.config import SMALL_SLIDE, SlideConfig
 from medai_edu.data.pathology.genes import GENE_NAMES, PATHWAYS, pathway_scores
 from medai_edu.data.pathology.nuclei import NUCLEUS_KINDS
 from medai_edu.data.pathology.patient import PathologyCase, grade_from_concepts, sample_case
@@ -88,6 +88,7 @@ __all__ = [
     "SQUAMOUS",
     "STROMA",
     "SlideCohort",
+    "SMALL_SLIDE",
     "SlideConfig",
     "SlideTiles",
     "SyntheticSlide",
