@@ -58,7 +58,8 @@ def source(request):
 
 def test_there_is_an_assignment_per_course_part():
     names = {p.parent.name for p in SOURCES}
-    assert {"breast-mri-fusion", "slide-tiles-and-search", "medical-gpt"} <= names
+    parts = {"breast-mri-fusion", "slide-tiles-and-search", "medical-gpt", "explanation-metrics"}
+    assert parts <= names
 
 
 def test_metadata_is_nbgrader_ready(source):

@@ -1,0 +1,1 @@
+"""Explanations of the course's models (XAIM-mini)."""

@@ -1,0 +1,402 @@
+"""One interface over the course's models: ``explain(model, batch, method=...)``.
+
+An attribution says how much each part of the input moved the model's decision for one
+class. Every method here returns it in the input's own geometry, so that it can be laid over
+the image and scored against the ground truth the synthetic data carry:
+
+* **breast MRI** (MOME-mini and the baselines): a map per modality, (B, Z, Y, X) voxels, and
+  their sum; MOME-mini also has its attention rollout over patch tokens, the modality
+  contributions (B, M) and the Soft-MoE routing (B, M, E);
+* **slides** (mSTAR-mini): one score per tile, (B, N), with each tile's (row, col) on the
+  slide's tile grid, so :meth:`Explanation.slide_heatmap` paints it in slide coordinates.
+
+The gradient and perturbation methods come from captum (Grad-CAM ``LayerGradCam``,
+``IntegratedGradients``, ``FeatureAblation`` for occlusion), not hand-written versions; the
+attention read-outs are the models' own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from captum.attr import FeatureAblation, IntegratedGradients, LayerGradCam
+from torch import nn
+
+from medai_edu.models.baselines import MRICNN, DenseNet3D, LateFusion
+from medai_edu.models.mome import CLS, MOMEMini, modality_contributions
+from medai_edu.models.mstar import MSTARMini, TransMILAggregator
+
+#: The methods each model family supports ("mri": any model that takes a dict of MRI
+#: volumes and returns a ``"malignant"`` logit, such as the baselines).
+METHODS: dict[str, tuple[str, ...]] = {
+    "mri": ("gradcam", "integrated_gradients", "occlusion"),
+    "mome-mini": (
+        "gradcam",
+        "integrated_gradients",
+        "occlusion",
+        "attention_rollout",
+        "modality_contributions",
+        "routing",
+    ),
+    "mstar-mini": (
+        "attention",
+        "attention_rollout",
+        "gradcam",
+        "integrated_gradients",
+        "occlusion",
+    ),
+}
+
+#: Side of the cubes (slices, rows, columns) that MRI occlusion hides at a time.
+OCCLUSION_BLOCK = (4, 8, 8)
+
+
+@dataclass
+class Explanation:
+    """What :func:`explain` returns.
+
+    Attributes
+    ----------
+    method, family : str
+    attribution : np.ndarray
+        MRI: (B, Z, Y, X), the sum over modalities; slides: (B, N) per tile, NaN for padding;
+        modality contributions: (B, M); routing: (B, M, E).
+    target : np.ndarray, shape (B,)
+        The class explained for each case (MRI: 1 malignant, 0 benign).
+    per_modality : dict of str to np.ndarray
+        MRI maps: modality -> (B, Z, Y, X).
+    grid : np.ndarray or None, shape (B, N, 2)
+        Slides: each tile's (row, col) on the tile grid, -1 for padding.
+    axes : tuple of str
+        Names of the attribution's axes.
+    """
+
+    method: str
+    family: str
+    attribution: np.ndarray
+    target: np.ndarray
+    per_modality: dict[str, np.ndarray] = field(default_factory=dict)
+    grid: np.ndarray | None = None
+    axes: tuple[str, ...] = ()
+
+    def slide_heatmap(self, i: int) -> np.ndarray:
+        """(rows, cols) map of slide ``i``'s tile scores on its tile grid, NaN where no tile
+        was read (multiply by the tile size for level-0 pixel coordinates)."""
+        if self.grid is None:
+            raise ValueError(f"{self.method} on {self.family} has no slide geometry")
+        keep = self.grid[i, :, 0] >= 0
+        rows, cols = self.grid[i, keep].T
+        heatmap = np.full((rows.max() + 1, cols.max() + 1), np.nan)
+        heatmap[rows, cols] = self.attribution[i, keep]
+        return heatmap
+
+
+def model_family(model: nn.Module) -> str:
+    """The key of :data:`METHODS` for ``model``."""
+    if isinstance(model, MOMEMini):
+        return "mome-mini"
+    if isinstance(model, MSTARMini):
+        return "mstar-mini"
+    if isinstance(model, MRICNN | DenseNet3D | LateFusion):
+        return "mri"
+    raise ValueError(
+        f"no explanations for {type(model).__name__}; explain() takes MOME-mini, "
+        "mSTAR-mini and the breast-MRI baselines"
+    )
+
+
+def supported_methods(model: nn.Module) -> tuple[str, ...]:
+    return METHODS[model_family(model)]
+
+
+def explain(model: nn.Module, batch: dict, method: str, target=None, **options) -> Explanation:
+    """Explain ``model``'s decision on ``batch`` with ``method``.
+
+    Parameters
+    ----------
+    model : MOMEMini, MSTARMini or a breast-MRI baseline (evaluation mode is set here).
+    batch : dict
+        MRI: modality -> (B, C, Z, Y, X) tensor (optionally ``"present"``); slides:
+        ``tiles`` (B, N, 3, t, t) in [0, 1], ``tile_mask`` (B, N), ``grid`` (B, N, 2).
+    method : str
+        One of :func:`supported_methods` ``(model)``.
+    target : int or array of int, optional
+        The class to explain per case; the predicted class by default.
+    options
+        ``n_steps`` (integrated gradients, default 24).
+
+    Raises
+    ------
+    ValueError
+        For a model or method the other does not support, or a batch of the wrong shape.
+    """
+    family = model_family(model)
+    if method not in METHODS[family]:
+        raise ValueError(f"{family} supports the methods {METHODS[family]}, not {method!r}")
+    model.eval()
+    if family == "mstar-mini":
+        return _explain_slides(model, batch, method, target, **options)
+    return _explain_mri(model, family, batch, method, target, **options)
+
+
+# --------------------------------------------------------------------------- breast MRI
+
+
+def _mri_volumes(model: nn.Module, batch: dict) -> tuple[list[str], list[torch.Tensor]]:
+    if not isinstance(batch, dict):
+        raise ValueError("an MRI batch is a dict: modality -> (B, C, Z, Y, X) tensor")
+    names = [m for m in batch if m != "present"]
+    volumes = [torch.as_tensor(batch[m], dtype=torch.float32) for m in names]
+    for name, volume in zip(names, volumes, strict=True):
+        if volume.ndim != 5:
+            raise ValueError(
+                f"{name} must be a batch of volumes (B, C, Z, Y, X), got {tuple(volume.shape)}"
+            )
+    if isinstance(model, MOMEMini):
+        model._check_inputs(dict(zip(names, volumes, strict=True)))
+    return names, volumes
+
+
+def _malignant_score(model, names, present):
+    """Forward function for captum: the target class's logit (``sign`` +1 malignant, -1
+    benign), from the volumes as separate arguments."""
+
+    def score(*args):
+        *volumes, sign = args
+        inputs = dict(zip(names, volumes, strict=True))
+        if present is not None:
+            inputs["present"] = present.repeat(len(volumes[0]) // len(present), 1)
+        return model(inputs)["malignant"] * sign
+
+    return score
+
+
+def _explain_mri(model, family, batch, method, target, **options) -> Explanation:
+    names, volumes = _mri_volumes(model, batch)
+    present = batch.get("present")
+    with torch.no_grad():
+        logit = model({**dict(zip(names, volumes, strict=True)), **_present(present)})["malignant"]
+    target = _targets(target, (logit > 0).long(), classes=2)
+    sign = target.float() * 2 - 1
+    score = _malignant_score(model, names, present)
+    shape = tuple(volumes[0].shape[2:])
+    if method in ("modality_contributions", "routing"):
+        return _mome_read_out(model, names, volumes, present, method, target, sign)
+    if method == "gradcam":
+        maps = _gradcam_mri(model, score, names, volumes, sign, shape)
+    elif method == "integrated_gradients":
+        ig = IntegratedGradients(score)
+        attributions = ig.attribute(
+            tuple(volumes),
+            baselines=tuple(torch.zeros_like(v) for v in volumes),
+            additional_forward_args=(sign,),
+            n_steps=options.get("n_steps", 24),
+            internal_batch_size=options.get("internal_batch_size", 64),
+        )
+        maps = {m: a.sum(1).abs() for m, a in zip(names, attributions, strict=True)}
+    elif method == "occlusion":
+        maps = _occlusion_mri(score, names, volumes, sign)
+    else:  # attention_rollout
+        maps = _rollout_mri(model, names, volumes, present, shape)
+    per_modality = {m: v.detach().numpy() for m, v in maps.items()}
+    total = sum(per_modality.values())
+    return Explanation(
+        method, family, total, target.numpy(), per_modality, axes=("case", "z", "y", "x")
+    )
+
+
+def _present(present) -> dict:
+    return {} if present is None else {"present": present}
+
+
+def _targets(target, predicted: torch.Tensor, classes: int) -> torch.Tensor:
+    if target is None:
+        return predicted
+    target = torch.as_tensor(target, dtype=torch.long).expand(len(predicted)).clone()
+    if ((target < 0) | (target >= classes)).any():
+        raise ValueError(f"target must be a class index in 0..{classes - 1}, got {target}")
+    return target
+
+
+def _gradcam_layers(model: nn.Module, names: list[str]) -> dict[str, nn.Module]:
+    """The last convolutional activation Grad-CAM reads: per modality for MOME-mini (its
+    stems are separate), the network's last 3D convolution otherwise."""
+    if isinstance(model, MOMEMini):
+        return {m: model.embed[m].proj[4] for m in names}  # the last 3x3x3 convolution
+    last = [module for module in model.modules() if isinstance(module, nn.Conv3d)][-1]
+    return {"all": last}
+
+
+def _gradcam_mri(model, score, names, volumes, sign, shape) -> dict[str, torch.Tensor]:
+    maps = {}
+    for name, layer in _gradcam_layers(model, names).items():
+        cam = LayerGradCam(score, layer).attribute(
+            tuple(volumes), additional_forward_args=(sign,), relu_attributions=True
+        )
+        maps[name] = F.interpolate(cam, size=shape, mode="trilinear").squeeze(1)
+    return maps
+
+
+def _occlusion_mri(score, names, volumes, sign) -> dict[str, torch.Tensor]:
+    """Hide one cube of every modality at a time (captum's FeatureAblation with the same
+    feature id across modalities): the drop in the target's logit."""
+    shape = volumes[0].shape[2:]
+    cells = [torch.arange(s) // b for s, b in zip(shape, OCCLUSION_BLOCK, strict=True)]
+    per_axis = [int(c.max()) + 1 for c in cells]
+    block = (
+        cells[0][:, None, None] * per_axis[1] * per_axis[2]
+        + cells[1][None, :, None] * per_axis[2]
+        + cells[2][None, None, :]
+    )
+    masks = tuple(block.expand(1, v.shape[1], *shape) for v in volumes)
+    attributions = FeatureAblation(score).attribute(
+        tuple(volumes),
+        baselines=tuple(0.0 for _ in volumes),
+        additional_forward_args=(sign,),
+        feature_mask=masks,
+        perturbations_per_eval=64,
+    )
+    return {"all": attributions[0][:, 0]}
+
+
+def _rollout_mri(model, names, volumes, present, shape) -> dict[str, torch.Tensor]:
+    """Attention rollout (Abnar & Zuidema, 2020) through MOME-mini's multiway and fusion
+    blocks: the CLS token's share of every patch token, spread over the patch's voxels."""
+    if not isinstance(model, MOMEMini):
+        raise ValueError("attention rollout needs MOME-mini's transformer")
+    with torch.no_grad():
+        model({**dict(zip(names, volumes, strict=True)), **_present(present)})
+    blocks = [*model.multiway, *model.fusion]
+    rollout = None
+    for block in blocks:
+        attention = block.attn.last_weights.mean(1)  # (B, T, T)
+        eye = torch.eye(attention.shape[-1])
+        attention = 0.5 * attention + 0.5 * eye  # the residual connection
+        attention = attention / attention.sum(-1, keepdim=True)
+        rollout = attention if rollout is None else attention @ rollout
+    cls_row = rollout[:, 0]
+    cfg = model.config
+    patches = [s // p for s, p in zip(cfg.image_size, cfg.patch_size, strict=True)]
+    given = [m for m in cfg.modalities if m in names]
+    token_modality = torch.cat(
+        [torch.full((1,), CLS)]
+        + [torch.full((cfg.tokens_per_modality,), i) for i in range(len(given))]
+    )
+    maps = {}
+    for index, m in enumerate(given):
+        grid = cls_row[:, token_modality == index].reshape(-1, 1, *patches)
+        maps[m] = F.interpolate(grid, size=shape, mode="trilinear").squeeze(1)
+    return maps
+
+
+def _mome_read_out(model, names, volumes, present, method, target, sign) -> Explanation:
+    if not isinstance(model, MOMEMini):
+        raise ValueError(f"{method} is a read-out of MOME-mini")
+    inputs = {**dict(zip(names, volumes, strict=True)), **_present(present)}
+    if method == "modality_contributions":
+        values = modality_contributions(model, inputs) * sign[:, None]
+        axes = ("case", "modality")
+    else:
+        with torch.no_grad():
+            values = model(inputs)["expert_usage"]
+        axes = ("case", "modality", "expert")
+    return Explanation(method, "mome-mini", values.numpy(), target.numpy(), axes=axes)
+
+
+# --------------------------------------------------------------------------- slides
+
+
+def _slide_inputs(model: MSTARMini, batch: dict):
+    if not isinstance(batch, dict) or "tiles" not in batch:
+        raise ValueError("a slide batch is a dict with tiles (B, N, 3, t, t), tile_mask, grid")
+    tiles = torch.as_tensor(batch["tiles"], dtype=torch.float32)
+    t = model.config.tile_size
+    if tiles.ndim != 5 or tuple(tiles.shape[2:]) != (3, t, t):
+        raise ValueError(f"tiles must be (slides, tiles, 3, {t}, {t}), got {tuple(tiles.shape)}")
+    b, n = tiles.shape[:2]
+    mask = batch.get("tile_mask")
+    mask = torch.ones(b, n, dtype=torch.bool) if mask is None else torch.as_tensor(mask).bool()
+    grid = batch.get("grid")
+    if mask.shape != (b, n) or (grid is not None and tuple(grid.shape) != (b, n, 2)):
+        raise ValueError(f"tile_mask must be ({b}, {n}) and grid ({b}, {n}, 2)")
+    return tiles, mask, grid
+
+
+def _explain_slides(model, batch, method, target, **options) -> Explanation:
+    tiles, mask, grid = _slide_inputs(model, batch)
+    with torch.no_grad():
+        out = model({"tiles": tiles, "tile_mask": mask, "grid": grid})
+    target = _targets(target, out["logits"].argmax(-1), classes=model.config.n_classes)
+
+    def score(tiles_, mask_, grid_, presence=None):
+        keep = mask_ if presence is None else mask_ & (presence > 0.5)
+        logits = model({"tiles": tiles_, "tile_mask": keep, "grid": grid_})["logits"]
+        return logits.gather(1, target.repeat(len(logits) // len(target))[:, None])[:, 0]
+
+    if method == "attention":
+        per_tile = out["attention"]
+    elif method == "attention_rollout":
+        per_tile = _rollout_transmil(model, tiles, mask, grid)
+    elif method == "integrated_gradients":
+        ig = IntegratedGradients(lambda x, m, g: score(x, m, g))
+        attribution = ig.attribute(
+            tiles,
+            baselines=torch.zeros_like(tiles),
+            additional_forward_args=(mask, grid),
+            n_steps=options.get("n_steps", 16),
+            internal_batch_size=options.get("internal_batch_size", 4),
+        )
+        per_tile = attribution.sum(2).abs().sum((-1, -2))
+    elif method == "gradcam":
+        layer = model.patch_encoder.net[-3]  # GELU after the last convolution
+        cam = LayerGradCam(lambda x, m, g: score(x, m, g), layer).attribute(
+            tiles, additional_forward_args=(mask, grid), relu_attributions=True
+        )
+        per_tile = torch.zeros(mask.shape)
+        per_tile[mask] = cam.mean((1, 2, 3))  # Grad-CAM of each encoded tile, averaged
+    else:  # occlusion: drop one tile from the bag at a time
+        ablation = FeatureAblation(lambda p, x, m, g: score(x, m, g, p))
+        presence = torch.ones(mask.shape)
+        per_tile = ablation.attribute(
+            presence,
+            baselines=0.0,
+            additional_forward_args=(tiles, mask, grid),
+            perturbations_per_eval=1,
+        )
+    per_tile = per_tile.detach().float().masked_fill(~mask, float("nan"))
+    grid_np = None if grid is None else torch.as_tensor(grid).numpy()
+    return Explanation(
+        method,
+        "mstar-mini",
+        per_tile.numpy(),
+        target.numpy(),
+        grid=grid_np,
+        axes=("case", "tile"),
+    )
+
+
+@torch.no_grad()
+def _rollout_transmil(model: MSTARMini, tiles, mask, grid) -> torch.Tensor:
+    """Attention rollout through the TransMIL aggregator's layers, read from the CLS row."""
+    aggregator = model.aggregator
+    if not isinstance(aggregator, TransMILAggregator):
+        raise ValueError("attention rollout needs the TransMIL aggregator (abmil has one layer)")
+    features = model.encode_tiles(tiles, mask)
+    b = features.shape[0]
+    keep = torch.cat([mask.new_ones(b, 1), mask], dim=1)
+    x, rollout = features, None
+    for i, layer in enumerate(aggregator.layers):
+        if i == 1 and grid is not None:
+            x = torch.cat([x[:, :1], aggregator.ppeg(x[:, 1:], grid)], dim=1)
+        if i == 0:
+            x = torch.cat([aggregator.cls.expand(b, -1, -1), x], dim=1)
+        h = layer.norm1(x)
+        _, weights = layer.self_attn(h, h, h, key_padding_mask=~keep, need_weights=True)
+        weights = 0.5 * weights + 0.5 * torch.eye(weights.shape[-1])
+        weights = weights / weights.sum(-1, keepdim=True)
+        rollout = weights if rollout is None else weights @ rollout
+        x = layer(x, src_key_padding_mask=~keep)
+    return rollout[:, 0, 1:]
