@@ -23,6 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from captum.attr import FeatureAblation, IntegratedGradients, LayerGradCam
+from scipy import ndimage
 from torch import nn
 
 from medai_edu.models.baselines import MRICNN, DenseNet3D, LateFusion
@@ -240,9 +241,25 @@ def _gradcam_mri(model, score, names, volumes, sign, shape) -> dict[str, torch.T
     return maps
 
 
+#: Gaussian sigma (slices, rows, columns; voxels) of the blur that hides a region.
+HIDE_SIGMA = (1.0, 3.0, 3.0)
+
+
+def blurred_baseline(volume: torch.Tensor) -> torch.Tensor:
+    """What a hidden voxel becomes: the volume blurred by :data:`HIDE_SIGMA` (each case and
+    channel), so a small lesion fades into its surroundings. Not 0: an ADC of 0 is the most
+    restricted diffusion there is, a sign of malignancy; and a volume with no lesion at all
+    is outside anything the model has seen."""
+    sigma = (0, 0, *HIDE_SIGMA)
+    return torch.from_numpy(ndimage.gaussian_filter(volume.detach().numpy(), sigma=sigma))
+
+
 def _occlusion_mri(score, names, volumes, sign) -> dict[str, torch.Tensor]:
-    """Hide one cube of every modality at a time (captum's FeatureAblation with the same
-    feature id across modalities): the drop in the target's logit."""
+    """Hide one block of every modality at a time (captum's FeatureAblation with the same
+    feature id across modalities, its :func:`blurred_baseline` in its place): the drop in the
+    target's logit. The block values are
+    then spread over the voxels by trilinear interpolation from the blocks' centres, so the
+    map's peak is where the evidence is densest, not a block's corner."""
     shape = volumes[0].shape[2:]
     cells = [torch.arange(s) // b for s, b in zip(shape, OCCLUSION_BLOCK, strict=True)]
     per_axis = [int(c.max()) + 1 for c in cells]
@@ -254,12 +271,15 @@ def _occlusion_mri(score, names, volumes, sign) -> dict[str, torch.Tensor]:
     masks = tuple(block.expand(1, v.shape[1], *shape) for v in volumes)
     attributions = FeatureAblation(score).attribute(
         tuple(volumes),
-        baselines=tuple(0.0 for _ in volumes),
+        baselines=tuple(blurred_baseline(v) for v in volumes),
         additional_forward_args=(sign,),
         feature_mask=masks,
         perturbations_per_eval=64,
     )
-    return {"all": attributions[0][:, 0]}
+    coarse = attributions[0][
+        :, :1, :: OCCLUSION_BLOCK[0], :: OCCLUSION_BLOCK[1], :: OCCLUSION_BLOCK[2]
+    ]
+    return {"all": F.interpolate(coarse, size=tuple(shape), mode="trilinear").squeeze(1)}
 
 
 def _rollout_mri(model, names, volumes, present, shape) -> dict[str, torch.Tensor]:
