@@ -285,6 +285,57 @@ def _meddr_targets(rows) -> Iterator[dict]:
             yield figure(f"meddr.{m}.full_minus_specialist", 100 * margin, "points", 0.0)
 
 
+@benchmark("xaim.explanations")
+def bench_xaim_explanations() -> Iterator[dict]:
+    """Each explanation method of MOME-mini (breast-MRI lesions) and mSTAR-mini (tumour
+    tiles of a slide): pointing game, mask overlap, deletion and insertion areas against a
+    random attribution, the randomisation sanity check, and time per explanation."""
+    from medai_edu.experiments import explanations as xaim
+    from medai_edu.experiments.breast_fusion import load_contenders
+    from medai_edu.experiments.slide_pretraining import load_encoders
+
+    mome = load_contenders()["mome-mini"].model
+    rows = xaim.mri_method_table(mome, xaim.make_mri_cases(40))
+    slides = xaim.fit_slide_classifier(load_encoders().stage2, xaim.make_slide_cases(60, 21).bags)
+    rows += xaim.slide_method_table(slides, xaim.make_slide_cases(40))
+    for row in rows:
+        details = {"model": row["model"], "method": row["method"]}
+        pg_target = 0.8 if row["model"] == "mome-mini" and row["method"] in IG_OR_GRADCAM else None
+        yield figure(
+            "xaim.pointing_game",
+            row["pointing_game"],
+            "fraction",
+            pg_target,
+            chance=round(row["random_pointing_game"], 3),
+            **details,
+        )
+        yield figure("xaim.mask_overlap", row["mask_overlap"], "IoU (0-1)", **details)
+        deletion = figure(
+            "xaim.deletion_area",
+            row["deletion_area"],
+            "area (0-1)",
+            random=round(row["random_deletion_area"], 3),
+            p=round(row["deletion_p"], 4),
+            **details,
+        )
+        deletion |= {"target": "below random (Wilcoxon p < 0.05)", "met": row["deletion_p"] < 0.05}
+        yield deletion
+        yield figure(
+            "xaim.insertion_area",
+            row["insertion_area"],
+            "area (0-1)",
+            random=round(row["random_insertion_area"], 3),
+            **details,
+        )
+        yield figure(
+            "xaim.sanity_correlation", row["sanity_correlation"], "Spearman |r|", **details
+        )
+        yield figure("xaim.seconds_per_explanation", row["seconds_per_explanation"], "s", **details)
+
+
+IG_OR_GRADCAM = ("gradcam", "integrated_gradients")
+
+
 @benchmark("labs.execution")
 def bench_labs() -> Iterator[dict]:
     """Each lab's wall time, top to bottom in a fresh kernel, against its budget."""

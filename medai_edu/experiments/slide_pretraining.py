@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -42,19 +42,25 @@ class SlideBags:
     """Slides as bags of tiles, with everything mSTAR-mini pretrains and is tested on.
 
     tiles (S, N, 3, t, t) uint8; tile_mask (S, N) bool; grid (S, N, 2) long (row, col), -1 if
-    padding; tumour_type, grade, event (S,) long; months (S,) float; genes (S, G) float
-    (standardised); reports: S strings.
+    padding; tile_region (S, N) long, each tile's majority tissue region (an index into
+    ``REGION_CLASSES``, the ground truth for explanations), -1 if padding;
+    tumour_type, grade, event (S,) long; months (S,) float; genes (S, G) float
+    (standardised); reports: S strings; concepts: the clinical concepts of each slide
+    (name -> (S,) float, names as in ``CONCEPT_NAMES``: scores 0-2 and 0/1 flags, which
+    concept-bottleneck models learn to predict).
     """
 
     tiles: torch.Tensor
     tile_mask: torch.Tensor
     grid: torch.Tensor
+    tile_region: torch.Tensor
     tumour_type: torch.Tensor
     grade: torch.Tensor
     event: torch.Tensor
     months: torch.Tensor
     genes: torch.Tensor
     reports: list[str]
+    concepts: dict[str, torch.Tensor] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.reports)
@@ -62,7 +68,9 @@ class SlideBags:
     def subset(self, index) -> SlideBags:
         index = torch.as_tensor(index)
         picked = {k: v[index] for k, v in vars(self).items() if isinstance(v, torch.Tensor)}
-        return SlideBags(**picked, reports=[self.reports[int(i)] for i in index])
+        concepts = {name: v[index] for name, v in self.concepts.items()}
+        reports = [self.reports[int(i)] for i in index]
+        return SlideBags(**picked, reports=reports, concepts=concepts)
 
     def float_tiles(self, index=slice(None)) -> torch.Tensor:
         return self.tiles[index].float().div_(255)
@@ -74,6 +82,7 @@ def make_slide_bags(n, seed=0, config=SMALL_SLIDE, tile_size=64, max_tiles=48, p
     tiles = torch.zeros(n, max_tiles, 3, tile_size, tile_size, dtype=torch.uint8)
     mask = torch.zeros(n, max_tiles, dtype=torch.bool)
     grid = torch.full((n, max_tiles, 2), -1, dtype=torch.long)
+    region = torch.full((n, max_tiles), -1, dtype=torch.long)
     rows = []
     for i in tqdm(range(n), desc="slides", disable=not progress):
         slide = make_slide(seed * 100_000 + i, config)
@@ -83,18 +92,21 @@ def make_slide_bags(n, seed=0, config=SMALL_SLIDE, tile_size=64, max_tiles=48, p
         tiles[i, :k] = torch.from_numpy(cut.tiles[keep]).permute(0, 3, 1, 2)
         mask[i, :k] = True
         grid[i, :k] = torch.from_numpy(cut.coords[keep][:, ::-1] // tile_size)
-        rows.append((slide.labels, slide.genes, slide.report))
+        region[i, :k] = torch.from_numpy(cut.labels[keep].astype(np.int64))
+        rows.append((slide.labels, slide.genes, slide.report, slide.concepts))
     genes = torch.tensor(np.stack([r[1] for r in rows]), dtype=torch.float32)
     return SlideBags(
         tiles=tiles,
         tile_mask=mask,
         grid=grid,
+        tile_region=region,
         tumour_type=torch.tensor([r[0]["tumour_type"] for r in rows]),
         grade=torch.tensor([r[0]["grade"] for r in rows]),
         event=torch.tensor([r[0]["event"] for r in rows]),
         months=torch.tensor([r[0]["survival_months"] for r in rows], dtype=torch.float32),
         genes=(genes - genes.mean(0)) / (genes.std(0) + 1e-6),
         reports=[r[2] for r in rows],
+        concepts={name: torch.tensor([float(r[3][name]) for r in rows]) for name in rows[0][3]},
     )
 
 
