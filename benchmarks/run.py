@@ -328,7 +328,7 @@ def bench_xaim_explanations() -> Iterator[dict]:
             **details,
         )
         yield figure(
-            "xaim.sanity_correlation", row["sanity_correlation"], "Spearman |r|", **details
+            "xaim.sanity_correlation", row["sanity_correlation"], "Spearman r", **details
         )
         yield figure("xaim.seconds_per_explanation", row["seconds_per_explanation"], "s", **details)
 

@@ -153,6 +153,23 @@ class SlideCases:
 
     bags: object
     tumour_tiles: np.ndarray
+    seed: int = 0
+
+    def tumour_grid(self, i: int) -> np.ndarray:
+        """(rows, cols) bool: slide ``i``'s tumour tiles on its whole tile grid."""
+        from medai_edu.data.pathology import SMALL_SLIDE
+
+        tile = self.bags.tiles.shape[-1]
+        grid = np.zeros((SMALL_SLIDE.height // tile, SMALL_SLIDE.width // tile), bool)
+        rows, cols = self.bags.grid[i, torch.as_tensor(self.tumour_tiles[i])].T.numpy()
+        grid[rows, cols] = True
+        return grid
+
+    def thumbnail(self, i: int) -> np.ndarray:
+        """Slide ``i``'s level-0 RGB image (H, W, 3) uint8, drawn again from its seed."""
+        from medai_edu.data.pathology import SMALL_SLIDE, make_slide
+
+        return make_slide(self.seed * 100_000 + i, SMALL_SLIDE).image
 
     def batch(self, index=slice(None)) -> dict[str, torch.Tensor]:
         return {
@@ -168,7 +185,7 @@ def make_slide_cases(n: int = 40, seed: int = 11, max_tiles: int = 24) -> SlideC
     from medai_edu.experiments.slide_pretraining import make_slide_bags
 
     bags = make_slide_bags(n, seed=seed, max_tiles=max_tiles)
-    return SlideCases(bags, (bags.tile_region == TUMOUR).numpy())
+    return SlideCases(bags, (bags.tile_region == TUMOUR).numpy(), seed)
 
 
 def fit_slide_classifier(encoder, bags, steps: int = 300, lr: float = 1e-2, seed: int = 0):

@@ -367,7 +367,7 @@ def _explain_slides(model, batch, method, target, **options) -> Explanation:
             baselines=torch.zeros_like(tiles),
             additional_forward_args=(mask, grid),
             n_steps=options.get("n_steps", 16),
-            internal_batch_size=options.get("internal_batch_size", 4),
+            internal_batch_size=options.get("internal_batch_size", len(tiles)),
         )
         per_tile = attribution.sum(2).abs().sum((-1, -2))
     elif method == "gradcam":

@@ -32,6 +32,7 @@ __all__ = [
     "plot_concept_explanation",
     "plot_deletion_curves",
     "plot_method_comparison",
+    "plot_method_scores",
     "plot_modality_contributions",
     "plot_modality_maps",
     "plot_mri_overlay",
@@ -920,3 +921,68 @@ def explanation_explorer(
     explorer.redraw = redraw
     redraw()
     return explorer
+
+
+def plot_method_scores(rows: Sequence[Mapping], title: str = "How good is each explanation?"):
+    """The benchmark's table as three panels, one bar per method: localisation (pointing
+    game and mask overlap, with the pointing game of a random map), faithfulness (deletion
+    and insertion areas, with a random map's) and the randomisation sanity check.
+
+    rows: from :func:`medai_edu.experiments.explanations.mri_method_table` or
+    ``slide_method_table`` (keys pointing_game, random_pointing_game, mask_overlap,
+    deletion_area, random_deletion_area, insertion_area, random_insertion_area,
+    sanity_correlation, method).
+    """
+    if not rows:
+        raise ValueError("no rows to plot")
+    methods = [r["method"].replace("_", " ") for r in rows]
+    x = np.arange(len(rows))
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), constrained_layout=True)
+    panels = [
+        (
+            "localisation",
+            [("pointing_game", "pointing game"), ("mask_overlap", "overlap")],
+            "random_pointing_game",
+            "fraction of cases / IoU (0-1)",
+        ),
+        (
+            "faithfulness",
+            [
+                ("deletion_area", "deletion (lower is better)"),
+                ("insertion_area", "insertion (higher is better)"),
+            ],
+            "random_deletion_area",
+            "area under the curve (0-1)",
+        ),
+        (
+            "sanity check",
+            [("sanity_correlation", "after randomising the weights")],
+            None,
+            "Spearman rank correlation",
+        ),
+    ]
+    for ax, (name, bars, chance, ylabel) in zip(axes, panels, strict=True):
+        width = 0.8 / len(bars)
+        for k, (key, label) in enumerate(bars):
+            ax.bar(
+                x + (k - (len(bars) - 1) / 2) * width, [r[key] for r in rows], width, label=label
+            )
+        if chance:
+            ax.scatter(
+                x,
+                [r[chance] for r in rows],
+                marker="_",
+                s=400,
+                color="k",
+                zorder=3,
+                label="random map" if name == "localisation" else "random map (deletion)",
+            )
+        if name == "sanity check":
+            ax.axhline(0.5, color="k", linestyle="--", linewidth=1, label="fails above 0.5")
+        ax.set_xticks(x, methods, rotation=30, ha="right")
+        ax.set_title(name)
+        ax.set_xlabel("explanation method")
+        ax.set_ylabel(ylabel)
+        ax.legend(fontsize=7)
+    fig.suptitle(title)
+    return fig

@@ -103,3 +103,14 @@ def test_score_method_against_a_perfect_and_a_random_map():
     noise = xaim.score_method([rng.random(20) for _ in masks], masks, scores, 1.0)
     assert noise["deletion_p"] > 0.05
     assert noise["pointing_game"] < 1
+
+
+def test_tumour_grid_and_thumbnail_match_the_bag(slides):
+    grid = slides.tumour_grid(0)
+    assert grid.shape == (12, 12) and grid.sum() == slides.tumour_tiles[0].sum()
+    image = slides.thumbnail(0)
+    assert image.shape == (768, 768, 3) and image.dtype == np.uint8
+    first = slides.bags.tile_mask[0].nonzero()[0, 0]
+    row, col = slides.bags.grid[0, first].tolist()
+    tile = image[row * 64 : (row + 1) * 64, col * 64 : (col + 1) * 64].transpose(2, 0, 1)
+    np.testing.assert_array_equal(tile, slides.bags.tiles[0, first].numpy())
