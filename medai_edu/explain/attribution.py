@@ -17,6 +17,7 @@ attention read-outs are the models' own.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -73,6 +74,8 @@ class Explanation:
         Slides: each tile's (row, col) on the tile grid, -1 for padding.
     axes : tuple of str
         Names of the attribution's axes.
+    seconds : float
+        Wall time :func:`explain` took for the whole batch.
     """
 
     method: str
@@ -82,6 +85,7 @@ class Explanation:
     per_modality: dict[str, np.ndarray] = field(default_factory=dict)
     grid: np.ndarray | None = None
     axes: tuple[str, ...] = ()
+    seconds: float = 0.0
 
     def slide_heatmap(self, i: int) -> np.ndarray:
         """(rows, cols) map of slide ``i``'s tile scores on its tile grid, NaN where no tile
@@ -138,9 +142,13 @@ def explain(model: nn.Module, batch: dict, method: str, target=None, **options) 
     if method not in METHODS[family]:
         raise ValueError(f"{family} supports the methods {METHODS[family]}, not {method!r}")
     model.eval()
+    start = time.perf_counter()
     if family == "mstar-mini":
-        return _explain_slides(model, batch, method, target, **options)
-    return _explain_mri(model, family, batch, method, target, **options)
+        explanation = _explain_slides(model, batch, method, target, **options)
+    else:
+        explanation = _explain_mri(model, family, batch, method, target, **options)
+    explanation.seconds = time.perf_counter() - start
+    return explanation
 
 
 # --------------------------------------------------------------------------- breast MRI
