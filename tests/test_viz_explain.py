@@ -348,3 +348,37 @@ def test_figures_of_the_trained_mome_mini():
     routing = explain(model, inputs, "routing")
     fig = plot_routing(routing, modalities)
     assert panels(fig)[0].get_images()[0].get_array().shape == (3, model.config.experts)
+
+
+def test_method_scores_three_panels_with_the_random_level():
+    from medai_edu.viz.explain import plot_method_scores
+
+    keys = ("pointing_game", "random_pointing_game", "mask_overlap", "deletion_area")
+    keys += ("random_deletion_area", "insertion_area", "random_insertion_area")
+    rows = [
+        {"method": m, "sanity_correlation": r, **dict.fromkeys(keys, 0.5)}
+        for m, r in [("gradcam", 0.2), ("integrated_gradients", 0.6)]
+    ]
+    fig = plot_method_scores(rows)
+    axes = fig.axes
+    assert [ax.get_title() for ax in axes] == ["localisation", "faithfulness", "sanity check"]
+    assert all(ax.get_xlabel() and ax.get_ylabel() for ax in axes)
+    assert [t.get_text() for t in axes[0].get_xticklabels()] == ["gradcam", "integrated gradients"]
+    heights = [p.get_height() for p in axes[2].patches]
+    assert heights == pytest.approx([0.2, 0.6])
+    plt.close(fig)
+    with pytest.raises(ValueError, match="no rows"):
+        plot_method_scores([])
+
+
+def test_intervention_bars_per_value_and_the_prediction():
+    from medai_edu.viz.explain import plot_intervention
+
+    fig = plot_intervention({"persistent": 0.2, "washout": 0.9}, "kinetic", predicted=0.6)
+    ax = fig.axes[0]
+    assert [p.get_height() for p in ax.patches] == pytest.approx([0.2, 0.9])
+    assert ax.get_title() and "kinetic" in ax.get_xlabel() and ax.get_ylabel() == "P(malignant)"
+    assert ax.lines[0].get_ydata()[0] == pytest.approx(0.6)
+    plt.close(fig)
+    with pytest.raises(ValueError, match="no intervention"):
+        plot_intervention({}, "kinetic")

@@ -31,6 +31,7 @@ __all__ = [
     "explanation_scores",
     "plot_concept_explanation",
     "plot_deletion_curves",
+    "plot_intervention",
     "plot_method_comparison",
     "plot_method_scores",
     "plot_modality_contributions",
@@ -985,4 +986,29 @@ def plot_method_scores(rows: Sequence[Mapping], title: str = "How good is each e
         ax.set_ylabel(ylabel)
         ax.legend(fontsize=7)
     fig.suptitle(title)
+    return fig
+
+
+def plot_intervention(
+    probabilities: Mapping[str, float],
+    concept: str,
+    class_name: str = "malignant",
+    predicted: float | None = None,
+    title: str | None = None,
+):
+    """Test-time intervention: the probability of ``class_name`` when a user sets
+    ``concept`` to each of its values (bars), beside the bottleneck's own prediction
+    (dashed line, ``predicted``)."""
+    if not probabilities:
+        raise ValueError("no intervention to plot")
+    fig, ax = plt.subplots(figsize=(5.5, 3.4), constrained_layout=True)
+    names = list(probabilities)
+    ax.bar(names, [probabilities[n] for n in names], color="tab:purple")
+    if predicted is not None:
+        ax.axhline(predicted, color="k", linestyle="--", label="as the bottleneck predicted")
+        ax.legend(fontsize=8)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel(f"{concept} set by the user to")
+    ax.set_ylabel(f"P({class_name})")
+    ax.set_title(title or f"Correcting one concept: {concept}")
     return fig
