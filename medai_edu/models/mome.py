@@ -373,6 +373,28 @@ class MOMEMini(nn.Module):
         outputs |= self._read_out(token_modality, valid)
         return outputs
 
+    def features(self, inputs: dict) -> torch.Tensor:
+        """(B, (1 + M) * dim) features for probes and concept bottlenecks on the frozen model:
+        the CLS state after the fusion blocks (what the heads read), then each modality's
+        max-pooled tokens after the multiway blocks (what its expert head reads; zeros where
+        the modality is absent). No modality dropout, whatever the mode."""
+        given, present = self._check_inputs(inputs)
+        x, token_modality, valid = self._tokens(inputs, given, present)
+        multiway_mask, fusion_mask = self._attention_masks(token_modality, valid)
+        for block in self.multiway:
+            x = block(x, multiway_mask, token_modality, self.config.modalities)
+        pooled = []
+        for index in range(len(self.config.modalities)):
+            mine = token_modality == index
+            if not mine.any():
+                pooled.append(x.new_zeros(x.shape[0], x.shape[2]))
+                continue
+            has = valid[:, mine][:, :1].to(x.dtype)
+            pooled.append(x[:, mine].max(dim=1).values * has)
+        for block in self.fusion:
+            x = block(x, fusion_mask, valid)
+        return torch.cat([x[:, 0], *pooled], dim=1)
+
     def _modality_logits(self, x, token_modality, valid) -> torch.Tensor:
         """(B, M) malignancy logits of each modality expert alone; NaN where it is absent."""
         logits = x.new_full((x.shape[0], len(self.config.modalities)), float("nan"))
