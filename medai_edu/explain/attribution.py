@@ -8,7 +8,10 @@ the image and scored against the ground truth the synthetic data carry:
   their sum; MOME-mini also has its attention rollout over patch tokens, the modality
   contributions (B, M) and the Soft-MoE routing (B, M, E);
 * **slides** (mSTAR-mini): one score per tile, (B, N), with each tile's (row, col) on the
-  slide's tile grid, so :meth:`Explanation.slide_heatmap` paints it in slide coordinates.
+  slide's tile grid, so :meth:`Explanation.slide_heatmap` paints it in slide coordinates;
+* **image and prompt** (MedDr-mini): a (B, s, s) map of the pixels behind the next token
+  the model says (Grad-CAM on its vision encoder, Integrated Gradients, occlusion, and the
+  rollout of its decoder's attention back to the visual tokens).
 
 The gradient and perturbation methods come from captum (Grad-CAM ``LayerGradCam``,
 ``IntegratedGradients``, ``FeatureAblation`` for occlusion), not hand-written versions; the
@@ -28,6 +31,7 @@ from scipy import ndimage
 from torch import nn
 
 from medai_edu.models.baselines import MRICNN, DenseNet3D, LateFusion
+from medai_edu.models.meddr import MedDrMini
 from medai_edu.models.mome import CLS, MOMEMini, modality_contributions
 from medai_edu.models.mstar import MSTARMini, TransMILAggregator
 
@@ -50,10 +54,13 @@ METHODS: dict[str, tuple[str, ...]] = {
         "integrated_gradients",
         "occlusion",
     ),
+    "meddr-mini": ("gradcam", "integrated_gradients", "occlusion", "attention_rollout"),
 }
 
 #: Side of the cubes (slices, rows, columns) that MRI occlusion hides at a time.
 OCCLUSION_BLOCK = (4, 8, 8)
+#: Side in pixels of the squares MedDr-mini's image occlusion hides (mid-grey) at a time.
+IMAGE_OCCLUSION_BLOCK = 4
 
 
 @dataclass
@@ -105,11 +112,13 @@ def model_family(model: nn.Module) -> str:
         return "mome-mini"
     if isinstance(model, MSTARMini):
         return "mstar-mini"
+    if isinstance(model, MedDrMini):
+        return "meddr-mini"
     if isinstance(model, MRICNN | DenseNet3D | LateFusion):
         return "mri"
     raise ValueError(
         f"no explanations for {type(model).__name__}; explain() takes MOME-mini, "
-        "mSTAR-mini and the breast-MRI baselines"
+        "mSTAR-mini, MedDr-mini and the breast-MRI baselines"
     )
 
 
@@ -122,14 +131,18 @@ def explain(model: nn.Module, batch: dict, method: str, target=None, **options) 
 
     Parameters
     ----------
-    model : MOMEMini, MSTARMini or a breast-MRI baseline (evaluation mode is set here).
+    model : MOMEMini, MSTARMini, MedDrMini or a breast-MRI baseline (evaluation mode is set
+        here).
     batch : dict
         MRI: modality -> (B, C, Z, Y, X) tensor (optionally ``"present"``); slides:
-        ``tiles`` (B, N, 3, t, t) in [0, 1], ``tile_mask`` (B, N), ``grid`` (B, N, 2).
+        ``tiles`` (B, N, 3, t, t) in [0, 1], ``tile_mask`` (B, N), ``grid`` (B, N, 2);
+        MedDr-mini: ``images`` (B, 3, s, s) in [0, 1] and ``input_ids`` (B, T), the prompt
+        (``<bos>`` and its tokens); the next token's logit is explained.
     method : str
         One of :func:`supported_methods` ``(model)``.
     target : int or array of int, optional
-        The class to explain per case; the predicted class by default.
+        The class to explain per case (MedDr-mini: the next token's id); the predicted one
+        by default.
     options
         ``n_steps`` (integrated gradients, default 24).
 
@@ -145,6 +158,8 @@ def explain(model: nn.Module, batch: dict, method: str, target=None, **options) 
     start = time.perf_counter()
     if family == "mstar-mini":
         explanation = _explain_slides(model, batch, method, target, **options)
+    elif family == "meddr-mini":
+        explanation = _explain_image_text(model, batch, method, target, **options)
     else:
         explanation = _explain_mri(model, family, batch, method, target, **options)
     explanation.seconds = time.perf_counter() - start
@@ -364,10 +379,12 @@ def _explain_slides(model, batch, method, target, **options) -> Explanation:
         logits = model({"tiles": tiles_, "tile_mask": keep, "grid": grid_})["logits"]
         return logits.gather(1, target.repeat(len(logits) // len(target))[:, None])[:, 0]
 
-    if method == "attention":
-        per_tile = out["attention"]
+    if method == "attention" and not isinstance(model.aggregator, TransMILAggregator):
+        per_tile = out["attention"]  # ABMIL's gated attention weights
+    elif method == "attention":  # the slide (CLS) token's attention in the last layer
+        per_tile = _transmil_attention(model, tiles, mask, grid)[0]
     elif method == "attention_rollout":
-        per_tile = _rollout_transmil(model, tiles, mask, grid)
+        per_tile = _transmil_attention(model, tiles, mask, grid)[1]
     elif method == "integrated_gradients":
         ig = IntegratedGradients(lambda x, m, g: score(x, m, g))
         attribution = ig.attribute(
@@ -407,8 +424,9 @@ def _explain_slides(model, batch, method, target, **options) -> Explanation:
 
 
 @torch.no_grad()
-def _rollout_transmil(model: MSTARMini, tiles, mask, grid) -> torch.Tensor:
-    """Attention rollout through the TransMIL aggregator's layers, read from the CLS row."""
+def _transmil_attention(model: MSTARMini, tiles, mask, grid):
+    """The TransMIL aggregator's attention from the slide (CLS) token to each tile (B, N):
+    in its last layer (averaged over heads), and rolled out through all its layers."""
     aggregator = model.aggregator
     if not isinstance(aggregator, TransMILAggregator):
         raise ValueError("attention rollout needs the TransMIL aggregator (abmil has one layer)")
@@ -422,9 +440,77 @@ def _rollout_transmil(model: MSTARMini, tiles, mask, grid) -> torch.Tensor:
         if i == 0:
             x = torch.cat([aggregator.cls.expand(b, -1, -1), x], dim=1)
         h = layer.norm1(x)
-        _, weights = layer.self_attn(h, h, h, key_padding_mask=~keep, need_weights=True)
-        weights = 0.5 * weights + 0.5 * torch.eye(weights.shape[-1])
+        _, last = layer.self_attn(h, h, h, key_padding_mask=~keep, need_weights=True)
+        weights = 0.5 * last + 0.5 * torch.eye(last.shape[-1])  # the residual connection
         weights = weights / weights.sum(-1, keepdim=True)
         rollout = weights if rollout is None else weights @ rollout
         x = layer(x, src_key_padding_mask=~keep)
-    return rollout[:, 0, 1:]
+    return last[:, 0, 1:], rollout[:, 0, 1:]
+
+
+# --------------------------------------------------------------------------- MedDr-mini
+
+
+def _explain_image_text(model: MedDrMini, batch, method, target, **options) -> Explanation:
+    """Which pixels made MedDr-mini say its next token (e.g. the first word of its
+    diagnosis) after the prompt: a (B, s, s) map over the image."""
+    if not isinstance(batch, dict) or {"images", "input_ids"} - set(batch):
+        raise ValueError("a MedDr-mini batch is a dict with images (B, 3, s, s) and input_ids")
+    images = torch.as_tensor(batch["images"], dtype=torch.float32)
+    ids = torch.as_tensor(batch["input_ids"], dtype=torch.long)
+    model.check_images(images)
+    if ids.ndim != 2 or len(ids) != len(images):
+        raise ValueError(f"input_ids must be ({len(images)}, T), got {tuple(ids.shape)}")
+    with torch.no_grad():
+        next_logits = model(images, ids)["logits"][:, -1]
+    target = _targets(target, next_logits.argmax(-1), classes=model.config.vocab_size)
+
+    def score(pictures, ids_):
+        logits = model(pictures, ids_)["logits"][:, -1]
+        return logits.gather(1, target.repeat(len(logits) // len(target))[:, None])[:, 0]
+
+    size = tuple(images.shape[-2:])
+    if method == "gradcam":
+        cam = LayerGradCam(score, model.vision.net[-1]).attribute(
+            images, additional_forward_args=(ids,), relu_attributions=True
+        )
+        attribution = F.interpolate(cam, size=size, mode="bilinear")[:, 0]
+    elif method == "integrated_gradients":
+        attribution = IntegratedGradients(score).attribute(
+            images,
+            baselines=torch.full_like(images, 0.5),  # mid-grey: the course's "no image"
+            additional_forward_args=(ids,),
+            n_steps=options.get("n_steps", 24),
+        )
+        attribution = attribution.sum(1).abs()
+    elif method == "occlusion":
+        block = IMAGE_OCCLUSION_BLOCK
+        cells = torch.arange(size[0])[:, None] // block * (size[1] // block)
+        mask = (cells + torch.arange(size[1])[None] // block).expand(1, 3, *size)
+        attribution = FeatureAblation(score).attribute(
+            images, baselines=0.5, additional_forward_args=(ids,), feature_mask=mask
+        )[:, 0]
+    else:  # attention_rollout: from the last text position back to the visual tokens
+        attribution = _rollout_visual_tokens(model, images, ids, size)
+    return Explanation(
+        method,
+        "meddr-mini",
+        attribution.detach().numpy(),
+        target.numpy(),
+        axes=("case", "y", "x"),
+    )
+
+
+@torch.no_grad()
+def _rollout_visual_tokens(model: MedDrMini, images, ids, size) -> torch.Tensor:
+    model(images, ids)
+    rollout = None
+    for block in model.decoder.blocks:
+        attention = block.attn.last_weights.mean(1)
+        attention = 0.5 * attention + 0.5 * torch.eye(attention.shape[-1])
+        attention = attention / attention.sum(-1, keepdim=True)
+        rollout = attention if rollout is None else attention @ rollout
+    n = model.config.n_visual_tokens
+    side = int(round(n**0.5))
+    visual = rollout[:, -1, :n].reshape(-1, 1, side, side)
+    return F.interpolate(visual, size=size, mode="bilinear")[:, 0]

@@ -112,7 +112,9 @@ class CausalSelfAttention(nn.Module):
         q, k, v = (z.view(b, t, self.n_head, c // self.n_head).transpose(1, 2) for z in (q, k, v))
         scores = (q @ k.transpose(-2, -1)) / math.sqrt(k.shape[-1])
         scores = scores.masked_fill(~self.causal[:t, :t], float("-inf"))
-        weights = self.dropout(scores.softmax(dim=-1))
+        weights = scores.softmax(dim=-1)
+        self.last_weights = weights.detach()  # (B, heads, T, T), for attention rollout
+        weights = self.dropout(weights)
         out = (weights @ v).transpose(1, 2).reshape(b, t, c)
         return self.dropout(self.proj(out))
 

@@ -105,3 +105,31 @@ def test_a_missing_modality_is_explained_with_the_others():
     e = explain(model, inputs, "integrated_gradients", n_steps=4)
     assert set(e.per_modality) == {"dce", "dwi"}
     assert e.attribution.shape == (1, 16, 32, 32)
+
+
+@pytest.mark.parametrize("method", METHODS["meddr-mini"])
+def test_meddr_maps_are_over_the_image_and_explain_the_next_token(method):
+    from medai_edu.data.instructions import make_image_cases
+    from medai_edu.experiments.generalist import build_prompt, encode_example, load_generalist
+
+    model, tokenizer, _ = load_generalist()
+    cases = make_image_cases("ihc", 3, seed=4)
+    ids, _ = encode_example(tokenizer, build_prompt("ihc", "is the stain dab positive?"))
+    batch = {"images": torch.as_tensor(cases.images), "input_ids": torch.tensor([ids] * 3)}
+    e = explain(model, batch, method, n_steps=4)
+    assert e.attribution.shape == (3, 32, 32) and np.isfinite(e.attribution).all()
+    with torch.no_grad():
+        greedy = model(batch["images"], batch["input_ids"])["logits"][:, -1].argmax(-1)
+    np.testing.assert_array_equal(e.target, greedy.numpy())
+    if method != "occlusion":
+        assert (e.attribution >= 0).all()
+
+
+def test_a_meddr_batch_without_a_prompt_or_of_the_wrong_shape_is_a_clear_error():
+    from medai_edu.experiments.generalist import load_generalist
+
+    model, _, _ = load_generalist()
+    with pytest.raises(ValueError, match="input_ids"):
+        explain(model, {"images": torch.zeros(1, 3, 32, 32)}, "gradcam")
+    with pytest.raises(ValueError, match=r"images must be \(batch, 3, 32, 32\)"):
+        explain(model, {"images": torch.zeros(1, 32, 32), "input_ids": torch.ones(1, 4)}, "gradcam")
