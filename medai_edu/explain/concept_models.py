@@ -21,8 +21,9 @@ each concept's most probable value):
   mean and maximum of the tile features over *every* tissue tile (about 94; from the 24
   tiles a slide of the other labs, linear probes read the concepts 0.03-0.05 worse: few
   tiles show necrosis or a keratin pearl). Concepts: gland formation,
-  keratinisation and necrosis (0.92-0.95 mean accuracy over three draws of the training
-  slides; explanations true in 90-95 %). Nuclear pleomorphism
+  keratinisation and necrosis (with 240 training slides, 0.96 mean accuracy on 120
+  held-out ones, explanations true in 94 %; with 120, 0.92-0.95 over three draws).
+  Nuclear pleomorphism
   (:data:`SLIDE_SPEC_WITH_PLEOMORPHISM`) is read less well (0.77-0.85): the encoder
   shrinks a 64 px tile to 4 x 4 before pooling, and nuclei are ~16 px; mitotic count and
   lymphocytic infiltrate are not readable at all (0.55, 0.45).
@@ -407,7 +408,7 @@ def slide_concept_labels(bags, spec: ConceptSpec = SLIDE_SPEC) -> dict[str, np.n
 def fit_slide_concepts(
     bags=None,
     encoder: nn.Module | None = None,
-    n_train: int = 120,
+    n_train: int = 240,
     seed: int = 0,
     spec: ConceptSpec = SLIDE_SPEC,
     steps: int = 300,
@@ -419,8 +420,10 @@ def fit_slide_concepts(
     ``bags``: default ``n_train`` new slides with all their tiles, from
     ``make_slide_bags(n_train, seed + 1)`` (the shipped encoders were pretrained on the
     slides of seed 0); ``encoder``: default the shipped stage-2 encoder; ``spec``: default
-    :data:`SLIDE_SPEC`, or :data:`SLIDE_SPEC_WITH_PLEOMORPHISM`. About 50 s for 120 slides
-    on one CPU core, 40 of them drawing the slides.
+    :data:`SLIDE_SPEC`, or :data:`SLIDE_SPEC_WITH_PLEOMORPHISM`. About 80 s for 240 slides
+    on 2 CPU cores, most of it drawing the slides. 240, not 120: keratin pearls and
+    necrosis show in few tiles, and on 120 held-out slides the concepts were read at 0.92
+    (120 training slides) against 0.96 (240), the explanations true in 86 % against 94 %.
     """
     from medai_edu.experiments.slide_pretraining import load_encoders, make_slide_bags
 
