@@ -8,7 +8,8 @@
   test-time concept intervention;
 - :mod:`~medai_edu.explain.concept_models`: the feature extractors of breast MRI and slides
   and the concept bottlenecks fitted on them;
-- :mod:`~medai_edu.explain.tcav`: TCAV, concept sensitivity of models never taught concepts.
+- :mod:`~medai_edu.explain.concept_vectors`: TCAV, the concept sensitivity of models never
+  taught concepts.
 """
 
 from medai_edu.explain.attribution import METHODS, Explanation, explain, supported_methods
@@ -23,6 +24,13 @@ from medai_edu.explain.concept_models import (
     mri_concept_features,
     slide_concept_features,
     slide_concept_labels,
+)
+from medai_edu.explain.concept_vectors import (
+    concept_activation_vector,
+    directional_derivatives,
+    layer_activations,
+    tcav,
+    tcav_score,
 )
 from medai_edu.explain.concepts import (
     MIN_CONTRIBUTION,
@@ -50,13 +58,6 @@ from medai_edu.explain.metrics import (
     randomisation_check,
     randomise_weights,
     rank_correlation,
-)
-from medai_edu.explain.tcav import (
-    concept_activation_vector,
-    directional_derivatives,
-    layer_activations,
-    tcav,
-    tcav_score,
 )
 
 __all__ = [

@@ -10,7 +10,7 @@ restricted diffusion, spiculated margin") and overrule a concept (``intervention
 
 The course's feature extractors, and the bottlenecks fitted on their features, are in
 :mod:`medai_edu.explain.concept_models`; TCAV, for models that were never taught concepts,
-in :mod:`medai_edu.explain.tcav`.
+in :mod:`medai_edu.explain.concept_vectors`.
 """
 
 from __future__ import annotations

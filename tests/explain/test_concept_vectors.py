@@ -1,4 +1,4 @@
-"""TCAV (medai_edu.explain.tcav)."""
+"""TCAV (medai_edu.explain.concept_vectors)."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from medai_edu.explain.concept_models import mri_concept_features
-from medai_edu.explain.tcav import (
+from medai_edu.explain.concept_vectors import (
     concept_activation_vector,
     directional_derivatives,
     layer_activations,
