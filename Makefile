@@ -4,13 +4,13 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-EXTRAS := dev,book
-# Debian packages the tests need (later issues add chromium, bubblewrap).
-DEBIAN_PACKAGES :=
+EXTRAS := dev,book,demo
+# Debian packages the tests need: chromium for the browser tests (later: bubblewrap).
+DEBIAN_PACKAGES := chromium
 SETUP_STAMP := $(VENV)/.setup-stamp
 DATA_STAMP := $(VENV)/.data-stamp
 
-.PHONY: setup system-deps data test lint format book bench checkpoints clean
+.PHONY: setup system-deps data test lint format book bench checkpoints demo clean
 
 setup: $(SETUP_STAMP) $(DATA_STAMP)
 
@@ -52,6 +52,11 @@ format: setup
 book: setup
 	$(VENV)/bin/jupyter-book build book --warningiserror --keep-going
 
+# The Gradio app of the four models on http://127.0.0.1:$(DEMO_PORT) (Ctrl-C stops it).
+DEMO_PORT ?= 7860
+demo: setup
+	$(VENV)/bin/medai-edu demo --port $(DEMO_PORT)
+
 bench: setup
 	$(PY) benchmarks/run.py
 
@@ -60,6 +65,7 @@ checkpoints: setup
 	$(VENV)/bin/medai-edu train breast-fusion
 	$(VENV)/bin/medai-edu train slide-pretraining
 	$(VENV)/bin/medai-edu train generalist
+	$(VENV)/bin/medai-edu train demo
 
 clean:
 	rm -rf book/_build .pytest_cache

@@ -1,4 +1,4 @@
-"""The ``medai-edu`` command line: ``info`` and ``data make|list|verify|fetch``."""
+"""The ``medai-edu`` command line: ``info``, ``data``, ``train`` and ``demo``."""
 
 from __future__ import annotations
 
@@ -111,15 +111,36 @@ def cmd_train(args) -> int:
         from medai_edu.experiments import slide_pretraining as experiment
 
         options = {}
+    elif args.experiment == "demo":
+        from medai_edu.demos import bundle
+
+        out = Path(args.out) if args.out else bundle.DEMO_CHECKPOINTS
+        paths = bundle.train_demo_checkpoints(out, seed=args.seed)
+        return _report_saved(paths, start)
     else:
         from medai_edu.experiments import generalist as experiment
 
         options = {}
     out = Path(args.out) if args.out else experiment.TEACHING_CHECKPOINTS
     paths = experiment.train_teaching_checkpoints(out, seed=args.seed, **options)
+    return _report_saved(paths, start)
+
+
+def _report_saved(paths, start: float) -> int:
     for path in paths:
         print(f"saved {path} ({path.stat().st_size / 1e6:.1f} MB)")
     print(f"trained {len(paths)} models in {time.perf_counter() - start:.0f} s")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    try:
+        from medai_edu.demos.app import serve
+    except ImportError as err:  # gradio is the optional extra "demo"
+        print(f"medai-edu: the demo needs `pip install medai-edu[demo]` ({err})", file=sys.stderr)
+        return 2
+    print(f"starting the demo on http://{args.host}:{args.port} (Ctrl-C stops it)")
+    serve(port=args.port, host=args.host)
     return 0
 
 
@@ -149,13 +170,20 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.set_defaults(func=cmd_data_fetch)
 
     train = commands.add_parser("train", help="make the teaching checkpoints")
-    train.add_argument("experiment", choices=["breast-fusion", "slide-pretraining", "generalist"])
+    train.add_argument(
+        "experiment", choices=["breast-fusion", "slide-pretraining", "generalist", "demo"]
+    )
     train.add_argument("--seed", type=int, default=0)
     train.add_argument(
         "--time-budget", type=float, default=90.0, help="seconds per model (breast-fusion)"
     )
     train.add_argument("--out", help="output folder (default: the package's checkpoints)")
     train.set_defaults(func=cmd_train)
+
+    demo = commands.add_parser("demo", help="serve the Gradio demo of the four models")
+    demo.add_argument("--port", type=int, default=7860)
+    demo.add_argument("--host", default="127.0.0.1", help="address to serve on")
+    demo.set_defaults(func=cmd_demo)
     return parser
 
 

@@ -37,21 +37,48 @@ def relative_enhancement(dce: np.ndarray, body_fraction: float = 0.05) -> np.nda
     return np.where(body, np.clip(ratio, -1, 3), 0).astype(np.float32)
 
 
-def normalised_modalities(cohort: BreastMRICohort, i: int) -> dict[str, np.ndarray]:
-    """Case ``i``'s volumes scaled for a network, each (C, Z, Y, X) float32.
+def normalise_volumes(
+    dce: np.ndarray | None, t2: np.ndarray | None, dwi: np.ndarray | None, adc: np.ndarray | None
+) -> dict[str, np.ndarray]:
+    """One case's volumes scaled for a network, each (C, Z, Y, X) float32.
 
     DCE: the pre-contrast phase scaled by its 99th percentile, then the relative enhancement
     of each post-contrast phase (so kinetics do not have to be learnt as a division); DWI
     images share the b-low scale; ADC (10^-3 mm^2/s) is divided by 3 to land in about [0, 1].
+
+    Parameters
+    ----------
+    dce : ndarray, shape (P, Z, Y, X), or None
+        Pre-contrast then post-contrast phases.
+    t2 : ndarray, shape (Z, Y, X), or None
+    dwi : ndarray, shape (2, Z, Y, X), or None
+        b-low then b-high images.
+    adc : ndarray, shape (Z, Y, X), or None
+        In 10^-3 mm^2/s.
+
+    Returns
+    -------
+    dict
+        ``"dce"`` (P, Z, Y, X), ``"t2"`` (1, Z, Y, X), ``"dwi"`` (3, Z, Y, X): b-low, b-high,
+        ADC. A modality whose volumes are None (for DWI: ``dwi`` or ``adc``) is left out,
+        so a case with a missing sequence (an uploaded one) can be normalised too.
     """
-    dce, dwi = cohort.dce[i], cohort.dwi[i]
-    return {
-        "dce": np.concatenate([_scale(dce[:1], dce[0]), relative_enhancement(dce)]).astype(
-            np.float32
-        ),
-        "t2": _scale(cohort.t2[i], cohort.t2[i])[None].astype(np.float32),
-        "dwi": np.concatenate([_scale(dwi, dwi[0]), cohort.adc[i][None] / 3.0]).astype(np.float32),
-    }
+    volumes = {}
+    if dce is not None:
+        volumes["dce"] = np.concatenate([_scale(dce[:1], dce[0]), relative_enhancement(dce)])
+    if t2 is not None:
+        volumes["t2"] = _scale(t2, t2)[None]
+    if dwi is not None and adc is not None:
+        volumes["dwi"] = np.concatenate([_scale(dwi, dwi[0]), adc[None] / 3.0])
+    return {name: volume.astype(np.float32) for name, volume in volumes.items()}
+
+
+def normalised_modalities(cohort: BreastMRICohort, i: int) -> dict[str, np.ndarray]:
+    """Case ``i``'s volumes scaled for a network, each (C, Z, Y, X) float32.
+
+    See :func:`normalise_volumes`, which holds the arithmetic.
+    """
+    return normalise_volumes(cohort.dce[i], cohort.t2[i], cohort.dwi[i], cohort.adc[i])
 
 
 class BreastMRIDataset(Dataset):

@@ -1,0 +1,463 @@
+"""One Gradio app for the course's four models: ``medai-edu demo`` serves it on 127.0.0.1.
+
+Each tab calls the model's demo module (:mod:`.breast_mri`, :mod:`.slides`, :mod:`.chat`,
+:mod:`.explanations`); this module only lays out the page and turns a user's mistakes into
+messages on the page. Every handler has an ``api_name``, so students can call the app from
+code with ``gradio_client`` (see the README's "Demo" section).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+import os
+import time
+from dataclasses import dataclass
+
+import matplotlib
+
+matplotlib.use("Agg")  # served from threads, drawn to images: no GUI backend
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from medai_edu.demos import breast_mri, chat, explanations, slides  # noqa: E402
+from medai_edu.demos.bundle import DemoModels, Examples, load_demo_models, load_examples  # noqa: E402
+from medai_edu.demos.uploads import UploadError, model_inputs, read_mri_upload  # noqa: E402
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+import gradio as gr  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+DISCLAIMER = (
+    "**A teaching tool, not for clinical use.** These are small models trained in minutes "
+    "on synthetic data for a course; never use them to make decisions about a patient."
+)
+#: A class of 20-40 students: requests run this many at a time per event, the rest queue.
+CONCURRENCY = 4
+QUEUE_SIZE = 256
+MAX_FILE_SIZE = "200mb"
+NO_SWITCH = "none"
+CHAT_SOURCES = {"breast-mri": "breast MRI", "pathology": "lung pathology", "ihc": "IHC"}
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def _message(err: Exception) -> str:
+    if isinstance(err, UploadError | ValueError | FileNotFoundError):
+        return str(err)
+    log.exception("demo handler failed")
+    return f"Something went wrong on the server ({type(err).__name__}); please try again."
+
+
+def shows_errors(fn):
+    """Show a user's mistake (a bad file, an empty message) as a message on the page, and
+    keep serving: Gradio turns ``gr.Error`` into a pop-up and the API into an error."""
+    if inspect.isgeneratorfunction(fn):
+
+        @functools.wraps(fn)
+        def stream(*args, **kwargs):
+            try:
+                yield from fn(*args, **kwargs)
+            except gr.Error:
+                raise
+            except Exception as err:
+                raise gr.Error(_message(err)) from err
+
+        return stream
+
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except gr.Error:
+            raise
+        except Exception as err:
+            raise gr.Error(_message(err)) from err
+
+    return call
+
+
+def figure_image(fig) -> np.ndarray:
+    """A matplotlib figure as an (H, W, 3) uint8 image; the figure is closed."""
+    fig.canvas.draw()
+    image = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
+    plt.close(fig)
+    return image
+
+
+def _label(probabilities: dict[str, float]) -> dict[str, float]:
+    return {k: float(v) for k, v in probabilities.items()}
+
+
+# --------------------------------------------------------------------------- state
+
+
+@dataclass
+class DemoState:
+    """Models, examples and what is computed once for them (specialists, example slides)."""
+
+    models: DemoModels
+    examples: Examples
+    slide_cases: list  # slides.SlideCase per example slide
+    specialists: dict  # modality -> list of (name, diagnosis, probability) per example
+    seconds: float = 0.0
+
+    @classmethod
+    def load(cls) -> DemoState:
+        start = time.perf_counter()
+        models, examples = load_demo_models(), load_examples()
+        slide_cases = [
+            slides.read_slide_case(path, f"example slide {i + 1}")
+            for i, path in enumerate(examples.slide_files)
+        ]
+        state = cls(models, examples, slide_cases, {})
+        state.specialists = state._specialists()
+        state.seconds = time.perf_counter() - start
+        return state
+
+    def _specialists(self) -> dict:
+        """MOME-mini on the 3D case and mSTAR-mini on the whole slide behind each example
+        image: what goes into MedDr-mini's prompt when the specialist is switched on."""
+        hints = {"breast-mri": [], "pathology": []}
+        for i in range(len(self.examples.mri)):
+            inputs = breast_mri.example_inputs(self.examples.mri, i)
+            p = breast_mri.predict_mri(self.models.mome, inputs).malignancy
+            best = max(p, key=p.get)
+            hints["breast-mri"].append(("mome-mini", best, p[best]))
+        for case in self.slide_cases:
+            p = slides.predict_slide(self.models.slides, case).probabilities
+            best = max(p, key=p.get)
+            hints["pathology"].append(("mstar-mini", best, p[best]))
+        return hints
+
+    def chat_examples(self) -> list[str]:
+        return [
+            f"{CHAT_SOURCES[m]} {i + 1}"
+            for m, cases in self.examples.images.items()
+            for i in range(len(cases))
+        ]
+
+    def chat_example(self, label: str):
+        """(modality, image (3, s, s), example index) of a chat example's label."""
+        for m, name in CHAT_SOURCES.items():
+            if label.startswith(name + " "):
+                i = int(label.rsplit(" ", 1)[1]) - 1
+                if 0 <= i < len(self.examples.images[m]):
+                    return m, self.examples.images[m].images[i], i
+        raise ValueError(f"unknown example image {label!r}")
+
+
+def _index(label: str, labels: list[str], what: str) -> int:
+    if label not in labels:
+        raise ValueError(f"unknown {what} {label!r}; choose one of {labels}")
+    return labels.index(label)
+
+
+# --------------------------------------------------------------------------- MOME-mini
+
+
+def _mri_tab(state: DemoState) -> None:
+    labels = state.examples.mri_labels()
+    gr.Markdown(
+        "### MOME-mini: breast MRI\nPick an example case, or upload one: NIfTI files named "
+        "by modality (`dce.nii.gz` with 5 phases, `t2.nii.gz`, `dwi.nii.gz` with 2 b-values "
+        "and `adc.nii.gz`), or a `.zip` of them or of a DICOM series per image. Missing "
+        "modalities are allowed. Then switch a modality off to see what it added.\n\n" + DISCLAIMER
+    )
+    with gr.Row():
+        example = gr.Dropdown(labels, value=labels[0], label="example case")
+        upload = gr.File(
+            file_count="multiple", file_types=[".nii", ".gz", ".zip"], label="or upload a case"
+        )
+        switch = gr.Dropdown(
+            [NO_SWITCH, *breast_mri.MODALITY_NAMES.values()],
+            value=NO_SWITCH,
+            label="switch a modality off",
+        )
+    button = gr.Button("Predict", variant="primary")
+    slices_image = gr.Image(label="slices of each modality", type="numpy")
+    with gr.Row():
+        malignancy = gr.Label(label="malignancy")
+        subtype = gr.Label(label="molecular subtype (if malignant)")
+        pcr = gr.Label(label="pCR after neoadjuvant therapy (if malignant)")
+    with gr.Row():
+        contributions = gr.Image(label="modality contributions", type="numpy")
+        without = gr.Label(label="malignancy with the modality switched off")
+    details = gr.JSON(label="all numbers")
+
+    @shows_errors
+    def predict_mri(example_label, files, switched):
+        if files:
+            inputs = model_inputs(read_mri_upload([getattr(f, "name", f) for f in files]))
+            title = "Uploaded case"
+        else:
+            i = _index(example_label, labels, "example case")
+            inputs, title = breast_mri.example_inputs(state.examples.mri, i), example_label
+        names = {v: k for k, v in breast_mri.MODALITY_NAMES.items()}
+        off = None if switched in (None, NO_SWITCH) else names.get(switched, switched)
+        prediction = breast_mri.predict_mri(state.models.mome, inputs, off)
+        return (
+            figure_image(breast_mri.plot_mri_case(inputs, title)),
+            _label(prediction.malignancy),
+            _label(prediction.subtype),
+            _label(prediction.pcr),
+            figure_image(breast_mri.plot_contributions(prediction)),
+            _label(prediction.malignancy_without) if prediction.malignancy_without else None,
+            prediction.as_dict(),
+        )
+
+    button.click(
+        predict_mri,
+        [example, upload, switch],
+        [slices_image, malignancy, subtype, pcr, contributions, without, details],
+        api_name="predict_mri",
+    )
+
+
+# --------------------------------------------------------------------------- mSTAR-mini
+
+
+def _slide_tab(state: DemoState) -> None:
+    labels = state.examples.slide_labels()
+    gr.Markdown(
+        "### mSTAR-mini: whole-slide pathology\nPick an example slide or upload a small "
+        "slide (pyramidal TIFF or `.svs`). mSTAR-mini reads its tissue tiles, predicts the "
+        "tumour type, shows where its attention went and finds the most similar reports "
+        "in its archive.\n\n" + DISCLAIMER
+    )
+    with gr.Row():
+        example = gr.Dropdown(labels, value=labels[0], label="example slide")
+        upload = gr.File(file_types=[".tif", ".tiff", ".svs"], label="or upload a slide")
+    button = gr.Button("Predict", variant="primary")
+    with gr.Row():
+        thumbnail = gr.Image(label="thumbnail", type="numpy")
+        heatmap = gr.Image(label="attention heatmap", type="numpy")
+    tumour_type = gr.Label(label="tumour type")
+    reports = gr.Dataframe(
+        headers=["rank", "similarity", "report"], label="most similar reports", wrap=True
+    )
+
+    @shows_errors
+    def predict_slide(example_label, file):
+        if file:
+            case = slides.read_slide_case(getattr(file, "name", file), "uploaded slide")
+        else:
+            case = state.slide_cases[_index(example_label, labels, "example slide")]
+        prediction = slides.predict_slide(state.models.slides, case)
+        rows = [[r["rank"], r["similarity"], r["report"]] for r in prediction.reports]
+        figure = slides.plot_attention(case, prediction.attention, f"Attention: {case.name}")
+        return case.tiles.thumbnail, figure_image(figure), _label(prediction.probabilities), rows
+
+    button.click(
+        predict_slide,
+        [example, upload],
+        [thumbnail, heatmap, tumour_type, reports],
+        api_name="predict_slide",
+    )
+
+
+# --------------------------------------------------------------------------- MedDr-mini
+
+
+def _chat_tab(state: DemoState) -> None:
+    labels = state.chat_examples()
+    gr.Markdown(
+        "### MedDr-mini: ask about an image\nPick an example image (or upload a picture "
+        "and say what it is), then ask, e.g. *what is the diagnosis?* or *write a short "
+        "report.* Switch on retrieval to put the diagnoses of the five most similar "
+        "archived cases into the prompt, and the specialist to add MOME-mini's or "
+        "mSTAR-mini's opinion (examples only: it reads the whole 3D case or slide). "
+        "MedDr-mini answers each question on its own; it does not remember the chat.\n\n"
+        + DISCLAIMER
+    )
+    with gr.Row():
+        example = gr.Dropdown(labels, value=labels[0], label="example image")
+        upload = gr.Image(type="numpy", label="or upload a picture")
+        kind = gr.Dropdown(list(CHAT_SOURCES), value="breast-mri", label="the upload is a")
+    with gr.Row():
+        use_retrieval = gr.Checkbox(value=True, label="retrieval in the prompt")
+        use_specialist = gr.Checkbox(value=False, label="specialist in the prompt")
+    chatbot = gr.Chatbot(label="MedDr-mini", height=320)
+    message = gr.Textbox(label="your question", placeholder="what is the diagnosis?")
+    send = gr.Button("Send", variant="primary")
+    with gr.Row():
+        seen = gr.Image(label="the image MedDr-mini sees (32 x 32 px)", type="numpy")
+        retrieved = gr.Dataframe(
+            headers=["rank", "archive case", "diagnosis", "similarity"],
+            label="retrieved cases used in the prompt",
+        )
+    prompt_box = gr.Textbox(label="the prompt MedDr-mini read (after the image)")
+
+    @shows_errors
+    def chat_with_image(
+        question, history, example_label, picture, picture_kind, retrieval, specialist
+    ):
+        if picture is not None:
+            modality, image, hint = picture_kind, chat.prepare_image(picture), None
+            if specialist:
+                gr.Warning("No specialist for an uploaded picture: it needs the 3D case or slide.")
+        else:
+            modality, image, i = state.chat_example(example_label)
+            hints = state.specialists.get(modality)
+            hint = hints[i] if specialist and hints else None
+            if specialist and not hints:
+                gr.Warning(f"No specialist model for {CHAT_SOURCES[modality]} images.")
+        found = chat.retrieve(state.models, modality, image) if retrieval else []
+        config = state.models.generalist.config
+        prompt, ids = chat.chat_prompt(
+            state.models.tokenizer,
+            modality,
+            question,
+            found,
+            hint,
+            context_tokens=config.block_size - config.n_visual_tokens,
+        )
+        rows = [[r + 1, c.index, c.diagnosis, round(c.similarity, 3)] for r, c in enumerate(found)]
+        shown = (image.transpose(1, 2, 0) * 255).astype(np.uint8)
+        history = [
+            *(history or []),
+            {"role": "user", "content": question},
+            {"role": "assistant", "content": ""},
+        ]
+        yield history, "", shown, rows, prompt
+        for text in chat.stream_answer(state.models, image, ids):
+            history[-1] = {"role": "assistant", "content": text}
+            yield history, "", shown, rows, prompt
+
+    inputs = [message, chatbot, example, upload, kind, use_retrieval, use_specialist]
+    outputs = [chatbot, message, seen, retrieved, prompt_box]
+    send.click(chat_with_image, inputs, outputs, api_name="chat")
+    message.submit(chat_with_image, inputs, outputs, api_name=False)
+
+
+# --------------------------------------------------------------------------- XAIM-mini
+
+
+def _xaim_tab(state: DemoState) -> None:
+    models = tuple(explanations.EXPLAINED)
+    cases = {"mome-mini": state.examples.mri_labels(), "mstar-mini": state.examples.slide_labels()}
+    first = models[0]
+    concepts = explanations.concept_values(state.models, first)
+    first_concept = next(iter(concepts))
+    gr.Markdown(
+        "### XAIM-mini: why did the model decide?\nPick a model, a case and an explanation "
+        "method: the map shows what the model's decision rests on; the sentence comes from "
+        "a concept bottleneck that reads clinical concepts first. Correct a concept to see "
+        "how the diagnosis would change.\n\n" + DISCLAIMER
+    )
+    with gr.Row():
+        model = gr.Dropdown(list(models), value=first, label="model")
+        case = gr.Dropdown(cases[first], value=cases[first][0], label="case")
+        method = gr.Dropdown(
+            list(explanations.methods_for(first)),
+            value=explanations.methods_for(first)[0],
+            label="method",
+        )
+    button = gr.Button("Explain", variant="primary")
+    overlay = gr.Image(label="explanation", type="numpy")
+    with gr.Row():
+        text = gr.Textbox(label="in words (concept bottleneck)")
+        diagnosis = gr.Label(label="concept bottleneck's diagnosis")
+    with gr.Row():
+        concept = gr.Dropdown(list(concepts), value=first_concept, label="correct a concept")
+        value = gr.Dropdown(list(concepts[first_concept]), label="to the value")
+        correct = gr.Button("Apply the correction")
+
+    def _case(model_name, case_label):
+        i = _index(case_label, cases.get(model_name, []), "case")
+        if model_name == "mome-mini":
+            return explanations.mri_case(state.examples.mri, i)
+        return explanations.slide_case(state.slide_cases[i])
+
+    @shows_errors
+    def explain_decision(model_name, case_label, method_name):
+        batch = _case(model_name, case_label)
+        result = explanations.explain_case(state.models, model_name, batch, method_name)
+        i = _index(case_label, cases[model_name], "case")
+        if model_name == "mome-mini":
+            extra = {"mask": state.examples.mri.mask[i]}
+        else:
+            extra = {"slide": state.slide_cases[i]}
+        figure = explanations.plot_explanation(model_name, batch, result, case_label, **extra)
+        words, probabilities = explanations.concept_text(state.models, model_name, batch)
+        return figure_image(figure), words.text, _label(probabilities)
+
+    @shows_errors
+    def correct_concept(model_name, case_label, concept_name, concept_value):
+        if not concept_value:
+            raise ValueError("pick the value the concept should have")
+        batch = _case(model_name, case_label)
+        correction = {concept_name: concept_value}
+        words, probabilities = explanations.concept_text(
+            state.models, model_name, batch, correction
+        )
+        return f"With {concept_name} = {concept_value}: {words.text}", _label(probabilities)
+
+    def model_changed(model_name):
+        names = explanations.concept_values(state.models, model_name)
+        first_name = next(iter(names))
+        methods = list(explanations.methods_for(model_name))
+        return (
+            gr.Dropdown(choices=cases[model_name], value=cases[model_name][0]),
+            gr.Dropdown(choices=methods, value=methods[0]),
+            gr.Dropdown(choices=list(names), value=first_name),
+            gr.Dropdown(choices=list(names[first_name]), value=None),
+        )
+
+    def concept_changed(model_name, concept_name):
+        names = explanations.concept_values(state.models, model_name)
+        return gr.Dropdown(choices=list(names.get(concept_name, ())), value=None)
+
+    model.change(model_changed, model, [case, method, concept, value], api_name=False)
+    concept.change(concept_changed, [model, concept], value, api_name=False)
+    button.click(
+        explain_decision, [model, case, method], [overlay, text, diagnosis], api_name="explain"
+    )
+    correct.click(
+        correct_concept,
+        [model, case, concept, value],
+        [text, diagnosis],
+        api_name="correct_concept",
+    )
+
+
+# --------------------------------------------------------------------------- the app
+
+
+def build_app(state: DemoState | None = None) -> gr.Blocks:
+    """The four tabs in one ``gr.Blocks``, queued for a class (not launched)."""
+    state = state or DemoState.load()
+    with gr.Blocks(title="medai-edu demos") as app:
+        gr.Markdown("# medai-edu: the course's four models\n" + DISCLAIMER)
+        with gr.Tab("MOME-mini (breast MRI)"):
+            _mri_tab(state)
+        with gr.Tab("mSTAR-mini (slides)"):
+            _slide_tab(state)
+        with gr.Tab("MedDr-mini (chat)"):
+            _chat_tab(state)
+        with gr.Tab("XAIM-mini (explanations)"):
+            _xaim_tab(state)
+    app.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
+    app.demo_state = state
+    return app
+
+
+def serve(port: int = 7860, host: str = "127.0.0.1", inline: bool = False, block: bool = True):
+    """Build and launch the app; returns it (``app.close()`` stops it) unless ``block``."""
+    # Two cores shared by CONCURRENCY requests: one thread each keeps them from fighting.
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // CONCURRENCY))
+    app = build_app()
+    app.launch(
+        server_name=host,
+        server_port=port,
+        inline=inline,
+        prevent_thread_lock=not block,
+        show_error=True,
+        max_file_size=MAX_FILE_SIZE,
+        quiet=not block,
+    )
+    return app

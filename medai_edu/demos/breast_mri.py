@@ -1,0 +1,139 @@
+"""The MOME-mini demo: one breast mpMRI case in, its diagnosis and each modality's part out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from medai_edu.data.breast_mri import SUBTYPES
+from medai_edu.data.datasets import MODALITIES, normalised_modalities
+
+#: What each of MOME's inputs is called on screen.
+MODALITY_NAMES = {"dce": "DCE", "t2": "T2", "dwi": "DWI"}
+#: Voxel size (slice, row, column) of the model's grid in mm: uploads are resampled to it.
+GRID_SPACING_MM = (3.0, 2.0, 2.0)
+
+
+@dataclass
+class MRIPrediction:
+    """MOME-mini's answer for one case; every probability dict sums to 1."""
+
+    malignancy: dict[str, float]
+    subtype: dict[str, float]
+    pcr: dict[str, float]
+    contributions: dict[str, float]  # modality -> malignancy logit with it minus without it
+    present: tuple[str, ...]
+    switched_off: str | None = None
+    malignancy_without: dict[str, float] | None = None
+
+    def as_dict(self) -> dict:
+        return dict(vars(self))
+
+
+def example_inputs(cohort, i: int) -> dict[str, torch.Tensor]:
+    """Case ``i`` of a synthetic cohort as MOME-mini's batch of one, every modality present."""
+    volumes = normalised_modalities(cohort, i)
+    inputs = {m: torch.from_numpy(volumes[m])[None] for m in MODALITIES}
+    inputs["present"] = torch.ones(1, len(MODALITIES), dtype=torch.bool)
+    return inputs
+
+
+def _binary(p: float, negative: str, positive: str) -> dict[str, float]:
+    return {negative: 1.0 - p, positive: p}
+
+
+def _switch_off(inputs: dict, modality: str) -> dict:
+    if modality not in MODALITIES:
+        raise ValueError(f"unknown modality {modality!r}; choose one of {MODALITIES}")
+    present = inputs["present"].clone()
+    index = MODALITIES.index(modality)
+    if not present[0, index]:
+        raise ValueError(f"{MODALITY_NAMES[modality]} is not in this case, so it cannot be off")
+    present[0, index] = False
+    if not present.any():
+        raise ValueError(f"{MODALITY_NAMES[modality]} is the case's only modality")
+    return {**inputs, "present": present}
+
+
+@torch.no_grad()
+def predict_mri(model, inputs: dict, switch_off: str | None = None) -> MRIPrediction:
+    """Malignancy, subtype and pCR probabilities, each modality's contribution and, when
+    ``switch_off`` names a modality, the malignancy without it."""
+    from medai_edu.models.mome import modality_contributions
+
+    model.eval()
+    out = model(inputs)
+    malignant = float(out["malignant"].sigmoid()[0])
+    subtype = out["subtype"].softmax(-1)[0].tolist()
+    contributions = modality_contributions(model, inputs)[0].tolist()
+    present = tuple(m for m, p in zip(MODALITIES, inputs["present"][0].tolist(), strict=True) if p)
+    prediction = MRIPrediction(
+        malignancy=_binary(malignant, "benign", "malignant"),
+        subtype=dict(zip(SUBTYPES, subtype, strict=True)),
+        pcr=_binary(float(out["pcr"].sigmoid()[0]), "no pCR", "pCR"),
+        contributions={
+            m: c for m, c in zip(MODALITIES, contributions, strict=True) if m in present
+        },
+        present=present,
+    )
+    if switch_off:
+        without = model(_switch_off(inputs, switch_off))["malignant"].sigmoid()
+        prediction.switched_off = switch_off
+        prediction.malignancy_without = _binary(float(without[0]), "benign", "malignant")
+    return prediction
+
+
+def _views(inputs: dict) -> dict[str, np.ndarray]:
+    """What a radiologist looks at, per modality: the peak relative enhancement, T2, ADC."""
+    return {
+        "dce": inputs["dce"][0, 1:].amax(0).numpy(),
+        "t2": inputs["t2"][0, 0].numpy(),
+        "dwi": inputs["dwi"][0, 2].numpy() * 3.0,  # ADC back in 10^-3 mm^2/s
+    }
+
+
+VIEW_LABELS = {
+    "dce": ("DCE: peak enhancement", "relative enhancement"),
+    "t2": ("T2", "signal / 99th percentile"),
+    "dwi": ("DWI: ADC map", "ADC (10$^{-3}$ mm$^2$/s)"),
+}
+
+
+def plot_mri_case(inputs: dict, title: str = "Breast MRI case"):
+    """One axial slice per modality, at the slice where contrast enhances most (the lesion
+    in nearly every case); a missing modality's panel says so."""
+    views = _views(inputs)
+    z = int(views["dce"].reshape(views["dce"].shape[0], -1).max(1).argmax())
+    depth, rows, cols = views["t2"].shape
+    extent = (0, cols * GRID_SPACING_MM[2], rows * GRID_SPACING_MM[1], 0)
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3.6), layout="constrained")
+    for ax, m in zip(axes, MODALITIES, strict=True):
+        name, unit = VIEW_LABELS[m]
+        present = bool(inputs["present"][0, MODALITIES.index(m)])
+        if present:
+            shown = ax.imshow(views[m][z], cmap="gray", extent=extent)
+            fig.colorbar(shown, ax=ax, shrink=0.8, label=unit)
+        else:
+            ax.text(0.5, 0.5, "missing", ha="center", va="center", transform=ax.transAxes)
+        ax.set(title=f"{name} (slice {z + 1}/{depth})", xlabel="x (mm)", ylabel="y (mm)")
+    fig.suptitle(title)
+    return fig
+
+
+def plot_contributions(prediction: MRIPrediction):
+    """One bar per modality: how far it moves the malignancy logit (all minus without it)."""
+    names = list(prediction.contributions)
+    values = [prediction.contributions[m] for m in names]
+    fig, ax = plt.subplots(figsize=(5, 3.2), layout="constrained")
+    colours = ["tab:red" if v > 0 else "tab:blue" for v in values]
+    ax.barh([MODALITY_NAMES[m] for m in names], values, color=colours)
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set(
+        title="What each modality adds (red: towards malignant)",
+        xlabel="malignancy logit, with minus without the modality",
+        ylabel="modality",
+    )
+    return fig
