@@ -351,11 +351,15 @@ def _xaim_tab(state: DemoState) -> None:
     )
     with gr.Row():
         model = gr.Dropdown(list(models), value=first, label="model")
-        case = gr.Dropdown(cases[first], value=cases[first][0], label="case")
+        # Choices change with the model: values are checked by the handlers, not by Gradio.
+        case = gr.Dropdown(
+            cases[first], value=cases[first][0], label="case", allow_custom_value=True
+        )
         method = gr.Dropdown(
             list(explanations.methods_for(first)),
             value=explanations.methods_for(first)[0],
             label="method",
+            allow_custom_value=True,
         )
     button = gr.Button("Explain", variant="primary")
     overlay = gr.Image(label="explanation", type="numpy")
@@ -363,8 +367,12 @@ def _xaim_tab(state: DemoState) -> None:
         text = gr.Textbox(label="in words (concept bottleneck)")
         diagnosis = gr.Label(label="concept bottleneck's diagnosis")
     with gr.Row():
-        concept = gr.Dropdown(list(concepts), value=first_concept, label="correct a concept")
-        value = gr.Dropdown(list(concepts[first_concept]), label="to the value")
+        concept = gr.Dropdown(
+            list(concepts), value=first_concept, label="correct a concept", allow_custom_value=True
+        )
+        value = gr.Dropdown(
+            list(concepts[first_concept]), label="to the value", allow_custom_value=True
+        )
         correct = gr.Button("Apply the correction")
 
     def _case(model_name, case_label):

@@ -14,8 +14,12 @@ from pathlib import Path
 import pytest
 
 #: Limits the test server runs with, small enough to upload something over them: slides
-#: of 1,000,000 px (the 768 x 768 px examples fit) and files of 20 MB.
-TEST_LIMITS = {"MEDAI_EDU_MAX_SLIDE_PIXELS": "1000000", "MEDAI_EDU_MAX_UPLOAD_MB": "20"}
+#: of 1,000,000 px (the 768 x 768 px examples fit), files of 20 MB, volumes of 40^3 voxels.
+TEST_LIMITS = {
+    "MEDAI_EDU_MAX_SLIDE_PIXELS": "1000000",
+    "MEDAI_EDU_MAX_UPLOAD_MB": "20",
+    "MEDAI_EDU_MAX_VOXELS": str(40**3),
+}
 START_TIMEOUT_S = 180
 
 
