@@ -12,8 +12,11 @@ import functools
 import inspect
 import logging
 import os
+import tempfile
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import matplotlib
 
@@ -89,6 +92,42 @@ def figure_image(fig) -> np.ndarray:
     return image
 
 
+class FigureCache:
+    """Figures of the example cases, drawn once and saved as PNG files.
+
+    An example's slices, contributions and attention map are the same for every user, and
+    drawing them (0.1-0.4 s of matplotlib each, holding Python's lock) costs more than the
+    prediction; a class would otherwise wait on it. Uploads are always drawn afresh.
+    """
+
+    def __init__(self):
+        self.folder = Path(tempfile.mkdtemp(prefix="medai-edu-demo-"))
+        self.paths: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str, draw) -> str:
+        """The PNG of figure ``key``, drawing it with ``draw()`` the first time."""
+        with self._lock:
+            if key not in self.paths:
+                path = self.folder / f"{len(self.paths):04d}.png"
+                fig = draw()
+                fig.savefig(path, dpi=100)
+                plt.close(fig)
+                self.paths[key] = str(path)
+            return self.paths[key]
+
+    def image(self, key: str, array: np.ndarray) -> str:
+        """The PNG of an (H, W, 3) uint8 picture, saved the first time."""
+        with self._lock:
+            if key not in self.paths:
+                from PIL import Image
+
+                path = self.folder / f"{len(self.paths):04d}.png"
+                Image.fromarray(np.asarray(array, np.uint8)).save(path)
+                self.paths[key] = str(path)
+            return self.paths[key]
+
+
 def _label(probabilities: dict[str, float]) -> dict[str, float]:
     return {k: float(v) for k, v in probabilities.items()}
 
@@ -105,6 +144,7 @@ class DemoState:
     slide_cases: list  # slides.SlideCase per example slide
     specialists: dict  # modality -> list of (name, diagnosis, probability) per example
     seconds: float = 0.0
+    figures: FigureCache = field(default_factory=FigureCache)
 
     @classmethod
     def load(cls) -> DemoState:
@@ -178,34 +218,44 @@ def _mri_tab(state: DemoState) -> None:
             value=NO_SWITCH,
             label="switch a modality off",
         )
-    button = gr.Button("Predict", variant="primary")
-    slices_image = gr.Image(label="slices of each modality", type="numpy")
+    button = gr.Button("Predict", variant="primary", elem_id="mri-predict")
+    slices_image = gr.Image(label="slices of each modality", type="numpy", elem_id="mri-slices")
     with gr.Row():
-        malignancy = gr.Label(label="malignancy")
+        malignancy = gr.Label(label="malignancy", elem_id="mri-malignancy")
         subtype = gr.Label(label="molecular subtype (if malignant)")
         pcr = gr.Label(label="pCR after neoadjuvant therapy (if malignant)")
     with gr.Row():
-        contributions = gr.Image(label="modality contributions", type="numpy")
+        contributions = gr.Image(
+            label="modality contributions", type="numpy", elem_id="mri-contributions"
+        )
         without = gr.Label(label="malignancy with the modality switched off")
     details = gr.JSON(label="all numbers")
 
     @shows_errors
     def predict_mri(example_label, files, switched):
-        if files:
-            inputs = model_inputs(read_mri_upload([getattr(f, "name", f) for f in files]))
-            title = "Uploaded case"
-        else:
-            i = _index(example_label, labels, "example case")
-            inputs, title = breast_mri.example_inputs(state.examples.mri, i), example_label
         names = {v: k for k, v in breast_mri.MODALITY_NAMES.items()}
         off = None if switched in (None, NO_SWITCH) else names.get(switched, switched)
-        prediction = breast_mri.predict_mri(state.models.mome, inputs, off)
+        if files:
+            inputs = model_inputs(read_mri_upload([getattr(f, "name", f) for f in files]))
+            prediction = breast_mri.predict_mri(state.models.mome, inputs, off)
+            slices = figure_image(breast_mri.plot_mri_case(inputs, "Uploaded case"))
+            bars = figure_image(breast_mri.plot_contributions(prediction))
+        else:
+            i = _index(example_label, labels, "example case")
+            inputs = breast_mri.example_inputs(state.examples.mri, i)
+            prediction = breast_mri.predict_mri(state.models.mome, inputs, off)
+            slices = state.figures.get(
+                f"mri-slices-{i}", lambda: breast_mri.plot_mri_case(inputs, example_label)
+            )
+            bars = state.figures.get(
+                f"mri-contributions-{i}", lambda: breast_mri.plot_contributions(prediction)
+            )
         return (
-            figure_image(breast_mri.plot_mri_case(inputs, title)),
+            slices,
             _label(prediction.malignancy),
             _label(prediction.subtype),
             _label(prediction.pcr),
-            figure_image(breast_mri.plot_contributions(prediction)),
+            bars,
             _label(prediction.malignancy_without) if prediction.malignancy_without else None,
             prediction.as_dict(),
         )
@@ -232,13 +282,17 @@ def _slide_tab(state: DemoState) -> None:
     with gr.Row():
         example = gr.Dropdown(labels, value=labels[0], label="example slide")
         upload = gr.File(file_types=[".tif", ".tiff", ".svs"], label="or upload a slide")
-    button = gr.Button("Predict", variant="primary")
+    button = gr.Button("Predict", variant="primary", elem_id="slide-predict")
     with gr.Row():
         thumbnail = gr.Image(label="thumbnail", type="numpy")
-        heatmap = gr.Image(label="attention heatmap", type="numpy")
-    tumour_type = gr.Label(label="tumour type")
+        heatmap = gr.Image(label="attention heatmap", type="numpy", elem_id="slide-heatmap")
+    tumour_type = gr.Label(label="tumour type", elem_id="slide-tumour-type")
     reports = gr.Dataframe(
-        headers=["rank", "similarity", "report"], label="most similar reports", wrap=True
+        headers=["rank", "similarity", "report"],
+        label="most similar reports",
+        wrap=True,
+        column_widths=["8%", "12%", "80%"],
+        elem_id="slide-reports",
     )
 
     @shows_errors
@@ -249,8 +303,18 @@ def _slide_tab(state: DemoState) -> None:
             case = state.slide_cases[_index(example_label, labels, "example slide")]
         prediction = slides.predict_slide(state.models.slides, case)
         rows = [[r["rank"], r["similarity"], r["report"]] for r in prediction.reports]
-        figure = slides.plot_attention(case, prediction.attention, f"Attention: {case.name}")
-        return case.tiles.thumbnail, figure_image(figure), _label(prediction.probabilities), rows
+
+        def draw():
+            return slides.plot_attention(case, prediction.attention, f"Attention: {case.name}")
+
+        if file:
+            thumbnail, heatmap = case.tiles.thumbnail, figure_image(draw())
+        else:
+            heatmap = state.figures.get(f"slide-attention-{example_label}", draw)
+            thumbnail = state.figures.image(
+                f"slide-thumbnail-{example_label}", case.tiles.thumbnail
+            )
+        return thumbnail, heatmap, _label(prediction.probabilities), rows
 
     button.click(
         predict_slide,
@@ -281,9 +345,11 @@ def _chat_tab(state: DemoState) -> None:
     with gr.Row():
         use_retrieval = gr.Checkbox(value=True, label="retrieval in the prompt")
         use_specialist = gr.Checkbox(value=False, label="specialist in the prompt")
-    chatbot = gr.Chatbot(label="MedDr-mini", height=320)
-    message = gr.Textbox(label="your question", placeholder="what is the diagnosis?")
-    send = gr.Button("Send", variant="primary")
+    chatbot = gr.Chatbot(label="MedDr-mini", height=320, elem_id="chat-chatbot")
+    message = gr.Textbox(
+        label="your question", placeholder="what is the diagnosis?", elem_id="chat-question"
+    )
+    send = gr.Button("Send", variant="primary", elem_id="chat-send")
     with gr.Row():
         seen = gr.Image(label="the image MedDr-mini sees (32 x 32 px)", type="numpy")
         retrieved = gr.Dataframe(
@@ -316,7 +382,7 @@ def _chat_tab(state: DemoState) -> None:
             hint,
             context_tokens=config.block_size - config.n_visual_tokens,
         )
-        rows = [[r + 1, c.index, c.diagnosis, round(c.similarity, 3)] for r, c in enumerate(found)]
+        rows = [[r + 1, c.index, c.diagnosis, round(c.similarity, 5)] for r, c in enumerate(found)]
         shown = (image.transpose(1, 2, 0) * 255).astype(np.uint8)
         history = [
             *(history or []),
@@ -361,10 +427,10 @@ def _xaim_tab(state: DemoState) -> None:
             label="method",
             allow_custom_value=True,
         )
-    button = gr.Button("Explain", variant="primary")
-    overlay = gr.Image(label="explanation", type="numpy")
+    button = gr.Button("Explain", variant="primary", elem_id="xaim-explain")
+    overlay = gr.Image(label="explanation", type="numpy", elem_id="xaim-explanation")
     with gr.Row():
-        text = gr.Textbox(label="in words (concept bottleneck)")
+        text = gr.Textbox(label="in words (concept bottleneck)", elem_id="xaim-words")
         diagnosis = gr.Label(label="concept bottleneck's diagnosis")
     with gr.Row():
         concept = gr.Dropdown(

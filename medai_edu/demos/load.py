@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -46,6 +47,7 @@ class LoadResult:
     """Latencies (s) of every call to one tab, and the errors' messages."""
 
     tab: str
+    clients: int = 0
     latencies: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
@@ -96,16 +98,24 @@ def stop_server(process: subprocess.Popen) -> None:
             process.wait(timeout=15)
 
 
-def _one_user(url: str, api_name: str, args: tuple, requests: int) -> tuple[list, list]:
+def _connect(url: str):
     from gradio_client import Client
 
-    client = Client(url, verbose=False)
+    # A browser fetches the pictures of a result separately (and caches them); the latency
+    # measured is the request's, so the client does not download them.
+    # ssl_verify=False: the server is plain HTTP on 127.0.0.1, and gradio_client would
+    # otherwise load the CA bundle for every request (20 ms of CPU each).
+    return Client(url, verbose=False, download_files=False, ssl_verify=False)
+
+
+def _one_user(client, api_name: str, args: tuple, requests: int, start) -> tuple[list, list]:
+    start.wait()  # everyone clicks at once
     latencies, errors = [], []
     for _ in range(requests):
-        start = time.perf_counter()
+        begin = time.perf_counter()
         try:
             client.predict(*args, api_name=api_name)
-            latencies.append(time.perf_counter() - start)
+            latencies.append(time.perf_counter() - begin)
         except Exception as err:  # the count of errors is the measurement
             errors.append(f"{type(err).__name__}: {err}")
     return latencies, errors
@@ -113,11 +123,14 @@ def _one_user(url: str, api_name: str, args: tuple, requests: int) -> tuple[list
 
 def load_test(url: str, tab: str, clients: int = 20, requests: int = 5) -> LoadResult:
     """``clients`` users at once, each sending ``requests`` calls to ``tab`` one after the
-    other (a student clicking again once the answer is there)."""
+    other (a student clicking again once the answer is there). The users connect (open
+    the page) first; the clock runs from their first click."""
     api_name, args = TAB_CALLS[tab]
-    result = LoadResult(tab)
+    result = LoadResult(tab, clients)
+    start = threading.Barrier(clients)
     with ThreadPoolExecutor(clients) as pool:
-        futures = [pool.submit(_one_user, url, api_name, args, requests) for _ in range(clients)]
+        users = list(pool.map(_connect, [url] * clients))
+        futures = [pool.submit(_one_user, u, api_name, args, requests, start) for u in users]
         for future in futures:
             latencies, errors = future.result()
             result.latencies += latencies
