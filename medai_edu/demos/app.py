@@ -18,16 +18,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import torch
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-matplotlib.use("Agg")  # served from threads, drawn to images: no GUI backend
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-from medai_edu.demos import breast_mri, chat, explanations, slides  # noqa: E402
-from medai_edu.demos.bundle import DemoModels, Examples, load_demo_models, load_examples  # noqa: E402
-from medai_edu.demos.uploads import UploadError, model_inputs, read_mri_upload  # noqa: E402
+from medai_edu.demos import breast_mri, chat, explanations, slides
+from medai_edu.demos.bundle import DemoModels, Examples, load_demo_models, load_examples
+from medai_edu.demos.uploads import UploadError, model_inputs, read_mri_upload
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import gradio as gr  # noqa: E402
@@ -49,11 +46,16 @@ CHAT_SOURCES = {"breast-mri": "breast MRI", "pathology": "lung pathology", "ihc"
 # --------------------------------------------------------------------------- errors
 
 
-def _message(err: Exception) -> str:
-    if isinstance(err, UploadError | ValueError | FileNotFoundError):
-        return str(err)
+USER_ERRORS = (UploadError, ValueError, FileNotFoundError)
+
+
+def _as_gradio_error(err: Exception) -> gr.Error:
+    """A user's mistake keeps its message (and no traceback in the server log); anything
+    else is logged with its traceback and shown as a generic message."""
+    if isinstance(err, USER_ERRORS):
+        return gr.Error(str(err), print_exception=False)
     log.exception("demo handler failed")
-    return f"Something went wrong on the server ({type(err).__name__}); please try again."
+    return gr.Error(f"Something went wrong on the server ({type(err).__name__}); please try again.")
 
 
 def shows_errors(fn):
@@ -68,7 +70,7 @@ def shows_errors(fn):
             except gr.Error:
                 raise
             except Exception as err:
-                raise gr.Error(_message(err)) from err
+                raise _as_gradio_error(err) from None
 
         return stream
 
@@ -79,17 +81,21 @@ def shows_errors(fn):
         except gr.Error:
             raise
         except Exception as err:
-            raise gr.Error(_message(err)) from err
+            raise _as_gradio_error(err) from None
 
     return call
 
 
 def figure_image(fig) -> np.ndarray:
-    """A matplotlib figure as an (H, W, 3) uint8 image; the figure is closed."""
-    fig.canvas.draw()
-    image = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
-    plt.close(fig)
-    return image
+    """A matplotlib figure as an (H, W, 3) uint8 image.
+
+    The demo's figures are ``matplotlib.figure.Figure`` objects, never pyplot's: pyplot
+    keeps global state that threads drawing at once (and a notebook's inline backend,
+    when the app runs inside a lab) must not share.
+    """
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba())[..., :3].copy()
 
 
 class FigureCache:
@@ -110,9 +116,7 @@ class FigureCache:
         with self._lock:
             if key not in self.paths:
                 path = self.folder / f"{len(self.paths):04d}.png"
-                fig = draw()
-                fig.savefig(path, dpi=100)
-                plt.close(fig)
+                draw().savefig(path, dpi=100)
                 self.paths[key] = str(path)
             return self.paths[key]
 

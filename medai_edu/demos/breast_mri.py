@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.figure import Figure
 
 from medai_edu.data.breast_mri import SUBTYPES
 from medai_edu.data.datasets import MODALITIES, normalised_modalities
@@ -127,7 +127,8 @@ def plot_mri_case(inputs: dict, title: str = "Breast MRI case"):
     z = int(views["dce"].reshape(views["dce"].shape[0], -1).max(1).argmax())
     depth, rows, cols = views["t2"].shape
     extent = (0, cols * GRID_SPACING_MM[2], rows * GRID_SPACING_MM[1], 0)
-    fig, axes = plt.subplots(1, 3, figsize=(11, 3.6), layout="constrained")
+    fig = Figure(figsize=(11, 3.6), layout="constrained")
+    axes = fig.subplots(1, 3)
     for ax, m in zip(axes, MODALITIES, strict=True):
         name, unit = VIEW_LABELS[m]
         present = bool(inputs["present"][0, MODALITIES.index(m)])
@@ -145,7 +146,8 @@ def plot_contributions(prediction: MRIPrediction):
     """One bar per modality: how far it moves the malignancy logit (all minus without it)."""
     names = list(prediction.contributions)
     values = [prediction.contributions[m] for m in names]
-    fig, ax = plt.subplots(figsize=(5, 3.2), layout="constrained")
+    fig = Figure(figsize=(5, 3.2), layout="constrained")
+    ax = fig.subplots()
     colours = ["tab:red" if v > 0 else "tab:blue" for v in values]
     ax.barh([MODALITY_NAMES[m] for m in names], values, color=colours)
     ax.axvline(0, color="black", linewidth=0.8)

@@ -102,14 +102,17 @@ def plot_explanation(model_name: str, case: dict, result, title: str, mask=None,
     """The explanation over the case: an MRI slice (over the peak contrast enhancement, the
     lesion outlined when ``mask`` (Z, Y, X) is known) or the slide (``slide``: its
     :class:`~medai_edu.demos.slides.SlideCase`), axes in mm or µm."""
+    from matplotlib.figure import Figure
+
     from medai_edu.viz.explain import plot_mri_overlay, plot_slide_overlay
 
     method = result.method.replace("_", " ")
+    # A Figure of its own, not pyplot's: the server draws in many threads at once.
+    ax = Figure(figsize=(5.5, 4.6), layout="constrained").subplots()
     if model_name == "mome-mini":
         enhancement = case["dce"][0, 1:].amax(0).numpy()
-        return plot_mri_overlay(
-            enhancement, result.attribution[0], mask, title=f"{method}: {title}"
-        )
+        title = f"{method}: {title}"
+        return plot_mri_overlay(enhancement, result.attribution[0], mask, title=title, ax=ax)
     tile_um = slide.tiles.tile_size_level0 * slide.mpp
     width, height = slide.tiles.dimensions
     return plot_slide_overlay(
@@ -117,6 +120,7 @@ def plot_explanation(model_name: str, case: dict, result, title: str, mask=None,
         result,
         0,
         tile_size_um=tile_um,
+        ax=ax,
         extent_um=(width * slide.mpp, height * slide.mpp),
         title=f"{method}: {title}",
     )

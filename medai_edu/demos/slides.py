@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.figure import Figure
 
 from medai_edu.demos.uploads import read_slide_upload, slide_tiles
 
@@ -85,7 +85,8 @@ def plot_attention(case: SlideCase, attention: np.ndarray, title: str = "Where m
         t.coords, attention, t.tile_size_level0, (width, height), t.tile_size_level0
     )
     extent = (0, width * case.mpp, height * case.mpp, 0)
-    fig, ax = plt.subplots(figsize=(6, 5), layout="constrained")
+    fig = Figure(figsize=(6, 5), layout="constrained")
+    ax = fig.subplots()
     ax.imshow(t.thumbnail, extent=extent)
     shown = ax.imshow(np.ma.masked_invalid(heatmap), cmap="inferno", alpha=0.55, extent=extent)
     fig.colorbar(shown, ax=ax, shrink=0.8, label="attention (share of the slide, 0-1)")
