@@ -18,8 +18,9 @@ bar, and read back through the same path as an upload.
 
 from __future__ import annotations
 
+import copy
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +62,9 @@ class DemoModels:
     archive: dict  # modality -> ImageCases
     mri_concepts: object  # ConceptModel
     slide_concepts: object  # ConceptModel
+    # Copies of MOME-mini and mSTAR-mini for explanations only: attribution methods hook
+    # into a model while they run, and must not see other users' predictions go through it.
+    explained: dict = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------- training
@@ -210,15 +214,17 @@ def load_demo_models(directory=DEMO_CHECKPOINTS) -> DemoModels:
     generalist, tokenizer, _ = load_generalist()
     archive = load_archive(directory)
     mri_concepts, slide_concepts = load_concept_models(directory)
+    mome, slides = load_contenders()["mome-mini"].model.eval(), load_slide_model(directory)
     return DemoModels(
-        mome=load_contenders()["mome-mini"].model.eval(),
-        slides=load_slide_model(directory),
+        mome=mome,
+        slides=slides,
         generalist=generalist,
         tokenizer=tokenizer,
         index=RetrievalIndex.build(generalist, archive),
         archive=archive,
         mri_concepts=mri_concepts,
         slide_concepts=slide_concepts,
+        explained={"mome-mini": copy.deepcopy(mome), "mstar-mini": copy.deepcopy(slides.model)},
     )
 
 

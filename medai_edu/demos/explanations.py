@@ -24,7 +24,8 @@ MAP_METHODS = {
     "mome-mini": ("gradcam", "integrated_gradients", "occlusion", "attention_rollout"),
     "mstar-mini": METHODS["mstar-mini"],
 }
-# Attribution methods put hooks on the model while they run: one explanation at a time.
+# Attribution methods put hooks on the model while they run: one explanation at a time, on
+# copies of the models that no prediction goes through (DemoModels.explained).
 _LOCK = threading.Lock()
 
 
@@ -93,9 +94,8 @@ def explain_case(models, model_name: str, case: dict, method: str):
         raise ValueError(
             f"{method!r} is not one of {model_name}'s methods {methods_for(model_name)}"
         )
-    model = models.mome if model_name == "mome-mini" else models.slides.model
     with _LOCK:
-        return explain(model, case, method)
+        return explain(models.explained[model_name], case, method)
 
 
 def plot_explanation(model_name: str, case: dict, result, title: str, mask=None, slide=None):
