@@ -12,9 +12,12 @@ import functools
 import inspect
 import logging
 import os
+import shutil
+import signal
 import tempfile
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -110,6 +113,8 @@ class FigureCache:
         self.folder = Path(tempfile.mkdtemp(prefix="medai-edu-demo-"))
         self.paths: dict[str, str] = {}
         self._lock = threading.Lock()
+        # Removed when the cache goes, or at exit (serve turns SIGTERM into an exit).
+        weakref.finalize(self, shutil.rmtree, str(self.folder), True)
 
     def get(self, key: str, draw) -> str:
         """The PNG of figure ``key``, drawing it with ``draw()`` the first time."""
@@ -188,11 +193,11 @@ class DemoState:
     def chat_example(self, label: str):
         """(modality, image (3, s, s), example index) of a chat example's label."""
         for m, name in CHAT_SOURCES.items():
-            if label.startswith(name + " "):
-                i = int(label.rsplit(" ", 1)[1]) - 1
-                if 0 <= i < len(self.examples.images[m]):
-                    return m, self.examples.images[m].images[i], i
-        raise ValueError(f"unknown example image {label!r}")
+            number = str(label).removeprefix(name + " ")
+            if number.isdigit() and 0 < int(number) <= len(self.examples.images[m]):
+                i = int(number) - 1
+                return m, self.examples.images[m].images[i], i
+        raise ValueError(f"unknown example image {label!r}; choose one of {self.chat_examples()}")
 
 
 def _index(label: str, labels: list[str], what: str) -> int:
@@ -524,8 +529,17 @@ def build_app(state: DemoState | None = None) -> gr.Blocks:
     return app
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def serve(port: int = 7860, host: str = "127.0.0.1", inline: bool = False, block: bool = True):
-    """Build and launch the app; returns it (``app.close()`` stops it) unless ``block``."""
+    """Build and launch the app and return it (``app.close()`` stops it).
+
+    ``block``: serve until Ctrl-C or SIGTERM (the command line); otherwise return at once
+    and serve from a background thread (a notebook, with ``inline=True`` to show the app
+    under the cell). Sets PyTorch's thread count for the whole process.
+    """
     # Two cores shared by CONCURRENCY requests: one thread each keeps them from fighting.
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // CONCURRENCY))
     app = build_app()
@@ -533,9 +547,12 @@ def serve(port: int = 7860, host: str = "127.0.0.1", inline: bool = False, block
         server_name=host,
         server_port=port,
         inline=inline,
-        prevent_thread_lock=not block,
+        prevent_thread_lock=True,
         show_error=True,
         max_file_size=MAX_FILE_SIZE,
         quiet=not block,
     )
+    if block:  # until Ctrl-C, or SIGTERM (a test, a service manager), which stops it alike
+        signal.signal(signal.SIGTERM, _interrupt)
+        app.block_thread()
     return app

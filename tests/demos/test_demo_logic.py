@@ -148,3 +148,20 @@ def test_example_slides_are_written_once(tmp_path):
     again = example_slides(2, tmp_path)
     assert again == first and [p.stat().st_mtime_ns for p in again] == stamps
     assert not list(tmp_path.glob("*.part"))
+
+
+def test_a_real_aperio_svs_slide_is_read_and_predicted(models):
+    """The real CMU-1-Small-Region.svs (Aperio, 0.499 µm/px): tiles at the model's 0.5 µm/px,
+    a tumour type, a heatmap over the slide and its reports."""
+    from medai_edu.data.samples import he_slide_path
+    from medai_edu.demos import slides
+
+    case = slides.read_slide_case(he_slide_path(), "CMU-1-Small-Region")
+    assert case.mpp == pytest.approx(0.499, abs=1e-3)
+    assert 1 <= len(case.tiles.tiles) <= slides.MAX_TILES
+    prediction = slides.predict_slide(models.slides, case)
+    assert sum(prediction.probabilities.values()) == pytest.approx(1.0)
+    assert prediction.attention.shape == (len(case.tiles.tiles),)
+    assert len(prediction.reports) == 3
+    fig = slides.plot_attention(case, prediction.attention)
+    assert "µm" in fig.axes[0].get_xlabel() and fig.axes[0].get_title()
