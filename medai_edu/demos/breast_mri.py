@@ -13,7 +13,8 @@ from medai_edu.data.datasets import MODALITIES, normalised_modalities
 
 #: What each of MOME's inputs is called on screen.
 MODALITY_NAMES = {"dce": "DCE", "t2": "T2", "dwi": "DWI"}
-#: Voxel size (slice, row, column) of the model's grid in mm: uploads are resampled to it.
+#: Voxel size (slice, row, column) in mm of the synthetic cases, the grid MOME-mini reads:
+#: an upload of another shape is resampled to the grid's shape and drawn at this spacing.
 GRID_SPACING_MM = (3.0, 2.0, 2.0)
 
 
