@@ -1,4 +1,4 @@
-"""The ``medai-edu`` command line: ``info``, ``data``, ``train`` and ``demo``."""
+"""The ``medai-edu`` command line: ``info``, ``data``, ``train``, ``demo`` and ``grade``."""
 
 from __future__ import annotations
 
@@ -144,6 +144,28 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def cmd_grade(args) -> int:
+    try:
+        from medai_edu.grading.autograde import grade_assignment
+        from medai_edu.grading.gradebook import export_csv
+    except ImportError as err:  # nbgrader and dask are the optional extra "grading"
+        print(f"medai-edu: grading needs `pip install medai-edu[grading]` ({err})", file=sys.stderr)
+        return 2
+    results = grade_assignment(
+        args.course,
+        args.assignment,
+        students=args.student or None,
+        jobs=args.jobs,
+        scheduler=args.scheduler,
+    )
+    for r in sorted(results, key=lambda r: r.student):
+        note = "" if r.status == "ok" else f"  [{r.status}: {r.reason[:100]}]"
+        print(f"{r.student:20s} {r.score:6g} / {r.max_score:g}{note}")
+    if args.export:
+        print(f"grades written to {export_csv(args.course, args.export, args.assignment)}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="medai-edu", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -184,6 +206,17 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=7860)
     demo.add_argument("--host", default="127.0.0.1", help="address to serve on")
     demo.set_defaults(func=cmd_demo)
+
+    grade = commands.add_parser(
+        "grade", help="autograde an nbgrader assignment: sandboxed, in parallel"
+    )
+    grade.add_argument("assignment")
+    grade.add_argument("--course", default=".", help="the nbgrader course folder")
+    grade.add_argument("--student", action="append", help="only this student (repeatable)")
+    grade.add_argument("--jobs", type=int, help="worker processes (default: the cores)")
+    grade.add_argument("--scheduler", help="address of a Dask scheduler to grade on")
+    grade.add_argument("--export", help="write the assignment's grades to this CSV file")
+    grade.set_defaults(func=cmd_grade)
     return parser
 
 
