@@ -476,6 +476,85 @@ def bench_demo_load() -> Iterator[dict]:
             stop_server(server.process)
 
 
+@benchmark("grading.throughput")
+def bench_grading() -> Iterator[dict]:
+    """40 submissions of one assignment (20 correct, 10 partly correct, 10 broken, from the
+    samples in autograder/samples/), graded by plain ``nbgrader autograde`` and by
+    ``medai-edu grade`` (2 workers, sandboxed) on copies of the same course: wall time,
+    throughput ratio (target 1.7x on 2 cores) and whether the honest submissions got
+    identical scores."""
+    import shutil
+    import subprocess
+
+    from nbgrader.api import Gradebook
+
+    from medai_edu.grading.autograde import grade_assignment
+
+    assignment = "data-and-metrics"
+    root = Path(__file__).resolve().parents[1] / "autograder"
+    mix = {"alice": 20, "bob": 10, "carol": 10}
+    nbgrader = str(Path(sys.executable).parent / "nbgrader")
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    with tempfile.TemporaryDirectory() as tmp:
+        courses = {}
+        for who in ("nbgrader", "medai"):
+            course = Path(tmp) / who
+            shutil.copytree(root, course, ignore=shutil.ignore_patterns("gradebook.db", "release"))
+            subprocess.run(
+                [
+                    nbgrader,
+                    "generate_assignment",
+                    assignment,
+                    "--force",
+                    f"--CourseDirectory.root={course}",
+                ],
+                cwd=course,
+                check=True,
+                capture_output=True,
+                env=env,
+            )
+            for sample, count in mix.items():
+                for k in range(count):
+                    folder = course / "submitted" / f"{sample}-{k:02d}" / assignment
+                    folder.mkdir(parents=True)
+                    shutil.copy(
+                        root / "samples" / assignment / sample / f"{assignment}.ipynb", folder
+                    )
+            courses[who] = course
+        start = time.perf_counter()
+        subprocess.run(
+            [
+                nbgrader,
+                "autograde",
+                assignment,
+                "--force",
+                f"--CourseDirectory.root={courses['nbgrader']}",
+            ],
+            cwd=courses["nbgrader"],
+            check=True,
+            capture_output=True,
+            env=env,
+        )
+        plain = time.perf_counter() - start
+        start = time.perf_counter()
+        grade_assignment(courses["medai"], assignment, jobs=2, progress=False)
+        ours = time.perf_counter() - start
+        scores = {}
+        for who, course in courses.items():
+            with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+                scores[who] = {
+                    s.student.id: s.score for s in gb.find_assignment(assignment).submissions
+                }
+    honest = [s for s in scores["nbgrader"] if not s.startswith("carol")]
+    same = sum(abs(scores["nbgrader"][s] - scores["medai"][s]) < 1e-9 for s in honest)
+    yield figure("grading.nbgrader_autograde_seconds", plain, "s", submissions=40)
+    yield figure("grading.medai_grade_seconds", ours, "s", submissions=40, jobs=2)
+    yield figure("grading.throughput_ratio", plain / ours, "x", 1.7)
+    yield figure(
+        "grading.identical_honest_scores", same, "submissions", len(honest), honest=len(honest)
+    )
+
+
 @benchmark("labs.execution")
 def bench_labs() -> Iterator[dict]:
     """Each lab's wall time, top to bottom in a fresh kernel, against its budget."""
