@@ -29,7 +29,13 @@ from pathlib import Path
 import nbformat
 from tqdm.auto import tqdm
 
-from medai_edu.grading.repair import UnreadableSubmission, grade_id, is_test, read_submission
+from medai_edu.grading.repair import (
+    UnreadableSubmission,
+    grade_id,
+    is_test,
+    read_submission,
+    tampering,
+)
 from medai_edu.grading.repair import repair as repair_notebook
 
 
@@ -50,6 +56,7 @@ class SubmissionResult:
     reason: str = ""
     scores: dict[str, dict[str, CellScore]] = field(default_factory=dict)  # notebook -> cells
     repairs: list[str] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)  # attempts to fool the tests
     executed: dict = field(default_factory=dict)  # notebook -> executed notebook (JSON dict)
     seconds: float = 0.0
 
@@ -184,6 +191,16 @@ def _grade(course: Course, result: SubmissionResult, limits) -> None:
             result.scores[name] = _zero_scores(release, str(err))
             continue
         result.repairs += repaired.repairs
+        flags = tampering(repaired.notebook)
+        if flags:  # not run: its tests could not be trusted
+            result.flags += flags
+            result.status = "tampering"
+            result.reason = (
+                "the submission tries to change the grader's test helpers or Python itself "
+                f"({flags[0]}): its autograded tests score 0 and your instructor will review it"
+            )
+            result.scores[name] = _zero_scores(release, result.reason)
+            continue
         run = run_notebook(
             repaired.notebook,
             files=_declared_files(release_folder),

@@ -9,9 +9,11 @@ its new automatic scores, nothing is deleted.
 from __future__ import annotations
 
 import csv
+import warnings
 from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
+from sqlalchemy.exc import SAWarning
 
 
 def gradebook_url(course_root: str | Path) -> str:
@@ -34,7 +36,9 @@ def check_assignment(course_root, assignment: str) -> list[str]:
 def record(course_root, result, timestamp: str | None = None) -> None:
     """Save one graded submission (``autograde.SubmissionResult``): automatic scores of its
     test cells, and which cells need a person (manual answers, cells that did not run)."""
-    with Gradebook(gradebook_url(course_root)) as gb:
+    with Gradebook(gradebook_url(course_root)) as gb, warnings.catch_warnings():
+        # nbgrader's add_submission makes SQLAlchemy warn about objects it adds itself.
+        warnings.simplefilter("ignore", SAWarning)
         gb.update_or_create_student(result.student)
         try:
             gb.find_submission(result.assignment, result.student)
@@ -46,7 +50,9 @@ def record(course_root, result, timestamp: str | None = None) -> None:
             for grade_id, cell in cells.items():
                 grade = gb.find_grade(grade_id, notebook, result.assignment, result.student)
                 grade.auto_score = cell.score
-                grade.needs_manual_grade = grade.manual_score is not None or cell.score is None
+                grade.needs_manual_grade = (
+                    grade.manual_score is not None or cell.score is None or bool(result.flags)
+                )
         gb.db.commit()
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from dataclasses import dataclass, field
 
 import nbformat
@@ -172,3 +173,36 @@ def repair(submission: NotebookNode, release: NotebookNode, source: NotebookNode
             cell.outputs, cell.execution_count = [], None
     nbformat.validate(notebook)
     return Repaired(notebook, repairs)
+
+
+#: What no answer to this course's assignments needs, and what only a submission trying to
+#: fool the tests does: rebinding the test helpers, Python's builtins, numpy's functions or
+#: the modules themselves, or changing how IPython runs the next (test) cell.
+TAMPERING = {
+    r"\bchecks\s*\.\s*\w+\s*=(?!=)": "rebinds a test helper",
+    r"\bsetattr\s*\(\s*(checks|_loader|np|numpy|builtins)\b": "rebinds a test helper",
+    r"\bmedai_edu\.grading\b": "reaches into the grader's test helpers",
+    r"\b__builtins__\b|\bimport\s+builtins\b|\bbuiltins\s*\.": "changes Python's builtins",
+    r"\bsys\s*\.\s*modules\b": "replaces imported modules",
+    r"\b(np|numpy)(\.\w+)+\s*=(?!=)": "rebinds a numpy function",
+    r"get_ipython\s*\(\s*\)\s*\.\s*(events|input_transformers|ast_transformers|run_cell)": (
+        "changes how the notebook runs the test cells"
+    ),
+    r"\bsys\s*\.\s*(settrace|setprofile)\b": "traces the test cells",
+}
+
+
+def tampering(notebook: NotebookNode) -> list[str]:
+    """Where a student's own code cells (not the restored locked ones) try to fool the
+    tests: one line per finding, naming the cell and quoting the line."""
+    found = []
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type != "code" or is_locked(cell):
+            continue
+        for number, line in enumerate(cell.source.splitlines(), start=1):
+            code = line.split("#", 1)[0]
+            for pattern, what in TAMPERING.items():
+                if re.search(pattern, code):
+                    found.append(f"cell {index + 1}, line {number}: {what}: `{line.strip()[:80]}`")
+                    break
+    return found
