@@ -4,9 +4,9 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-EXTRAS := dev,book,demo
-# Debian packages the tests need: chromium for the browser tests (later: bubblewrap).
-DEBIAN_PACKAGES := chromium
+EXTRAS := dev,book,demo,grading
+# Debian packages the tests need: chromium (browser tests), bubblewrap (grading sandbox).
+DEBIAN_PACKAGES := chromium bubblewrap
 SETUP_STAMP := $(VENV)/.setup-stamp
 DATA_STAMP := $(VENV)/.data-stamp
 

@@ -148,6 +148,16 @@ def _restore_locked(submission, release, source, repairs):
         previous = gid if gid in present else previous
 
 
+def _is_this_assignment(notebook: NotebookNode, release: NotebookNode) -> bool:
+    """At least half of the release's cell ids, or of its locked texts, are there. Not the
+    grade ids: assignments share names such as ``q1_tests``."""
+    ids = {c.get("id") for c in release.cells if c.get("id")}
+    texts = {c.source for c in release.cells if is_locked(c) and c.cell_type == "markdown"}
+    have_ids = ids & {c.get("id") for c in notebook.cells}
+    have_texts = texts & {c.source for c in notebook.cells}
+    return 2 * len(have_ids) >= len(ids) > 0 or 2 * len(have_texts) >= len(texts) > 0
+
+
 def repair(submission: NotebookNode, release: NotebookNode, source: NotebookNode) -> Repaired:
     """The submission with its locked and test cells and grading metadata restored.
 
@@ -157,13 +167,10 @@ def repair(submission: NotebookNode, release: NotebookNode, source: NotebookNode
     """
     notebook = copy.deepcopy(submission)
     repairs: list[str] = []
-    expected = {grade_id(c) for c in release.cells if grade_id(c)}
-    cell_ids = {c.get("id") for c in release.cells if c.get("id")}
-    ours = {grade_id(c) for c in notebook.cells} & expected
-    if not ours and not ({c.get("id") for c in notebook.cells} & cell_ids):
+    if not _is_this_assignment(notebook, release):
         raise UnreadableSubmission(
-            "this notebook has none of this assignment's graded cells: is it the notebook "
-            "of another assignment?"
+            "this notebook is not this assignment's (it has few of its cells): is it the "
+            "notebook of another assignment?"
         )
     _restore_metadata(notebook, release, repairs)
     _demote_impostors(notebook, release, repairs)
@@ -181,7 +188,6 @@ def repair(submission: NotebookNode, release: NotebookNode, source: NotebookNode
 TAMPERING = {
     r"\bchecks\s*\.\s*\w+\s*=(?!=)": "rebinds a test helper",
     r"\bsetattr\s*\(\s*(checks|_loader|np|numpy|builtins)\b": "rebinds a test helper",
-    r"\bmedai_edu\.grading\b": "reaches into the grader's test helpers",
     r"\b__builtins__\b|\bimport\s+builtins\b|\bbuiltins\s*\.": "changes Python's builtins",
     r"\bsys\s*\.\s*modules\b": "replaces imported modules",
     r"\b(np|numpy)(\.\w+)+\s*=(?!=)": "rebinds a numpy function",

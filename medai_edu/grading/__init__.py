@@ -1,0 +1,1 @@
+"""Grading nbgrader assignments safely: sandboxed, parallel, hard to fool."""

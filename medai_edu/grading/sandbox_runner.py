@@ -1,0 +1,411 @@
+"""Run one notebook inside the grading sandbox; started by :mod:`medai_edu.grading.sandbox`.
+
+``python -I -m medai_edu.grading.sandbox_runner [options]`` reads the notebook's JSON on
+stdin, executes it with :class:`nbclient.NotebookClient` (kernel ``python3``, errors allowed,
+a per-cell timeout) in the current directory, and writes exactly one JSON object on the
+stdout it was started with::
+
+    {"status": "ok" | "timeout" | "kernel_died" | "sandbox_error",
+     "reason": "...", "notebook": {...} | null}
+
+Student code runs in the kernel, a child of this process, so this process protects itself:
+
+* it is made non-dumpable first (``prctl(PR_SET_DUMPABLE, 0)``): the kernel, although it runs
+  as the same user, cannot read its memory, environment or file descriptors through /proc;
+* the notebook (with the hidden tests) only ever lives in its memory: it is read from stdin,
+  which is then replaced by /dev/null, and never written to a file;
+* the stdout that carries the result is moved to a private descriptor that the kernel does
+  not inherit; the kernel's stdout and stderr go to this process's stderr, which the grader
+  reads only for diagnostics, so nothing the student prints can forge the result.
+
+The first line on stderr is :data:`STARTED_MARKER`: the grader uses it to tell "the sandbox
+could not start" (an installation problem) from "the notebook broke things" (a grade).
+
+Outputs are capped as they arrive, so a huge print is graded rather than fatal: the text of one
+cell's outputs is cut at ``--max-text`` characters with the note :data:`TRUNCATION_NOTE`, and
+all outputs together stay under ``--max-output-bytes`` (later outputs are replaced by the note;
+error outputs, which grading looks at, are always kept, shortened).
+
+When the kernel dies or a cell times out, the notebook comes back with the outputs gathered so
+far; the cell that was running gets an error output saying what happened, and every code cell
+that did not run gets an error output ``CellNotExecuted``. Outputs stored in the submission are
+cleared before execution. So no output a student stored can pass for a result.
+
+This module imports only the standard library, nbformat and nbclient.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import json
+import os
+import signal
+import sys
+import traceback
+import uuid
+from time import monotonic
+from typing import Any
+
+STARTED_MARKER = "medai-edu-sandbox-runner: started"
+TRUNCATION_NOTE = "[output truncated by the grader]"
+PR_SET_DUMPABLE = 4
+PR_SET_NO_NEW_PRIVS = 38
+MAX_EVALUE_CHARS = 10_000
+
+
+def _prctl(option: int, value: int, what: str) -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(option, value, 0, 0, 0) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"prctl({what}) failed: {os.strerror(err)}")
+
+
+def make_non_dumpable() -> None:
+    """``prctl(PR_SET_DUMPABLE, 0)``: children of the same user cannot read our /proc files."""
+    _prctl(PR_SET_DUMPABLE, 0, "PR_SET_DUMPABLE, 0")
+
+
+def drop_privileges(uid: int) -> None:
+    """Become ``uid`` (and gid ``uid``, no groups) for good, with no capability left and no
+    way back through set-uid programs. Used when the grader runs as root: bwrap then runs
+    without a user namespace and starts us as root with only CAP_SETUID and CAP_SETGID."""
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+    _prctl(PR_SET_NO_NEW_PRIVS, 1, "PR_SET_NO_NEW_PRIVS, 1")
+    if os.getresuid() != (uid, uid, uid) or os.getresgid() != (uid, uid, uid):
+        raise RuntimeError(f"could not drop to uid {uid}")
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith(("CapPrm:", "CapEff:", "CapAmb:")) and int(line.split()[1], 16):
+                raise RuntimeError(f"capabilities left after dropping to uid {uid}: {line}")
+
+
+def describe_cell(nb: Any, index: int) -> str:
+    """``cell 3 of 7 (grade_id 'q1_tests'): `first line```, numbered from 1 over all cells."""
+    cell = nb.cells[index]
+    first = next((line.strip() for line in cell.source.splitlines() if line.strip()), "")
+    if len(first) > 80:
+        first = first[:77] + "..."
+    grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+    label = f"cell {index + 1} of {len(nb.cells)}"
+    if grade_id:
+        label += f" (grade_id {grade_id!r})"
+    return f"{label}: `{first}`"
+
+
+def _clip(text: str, limit: int) -> tuple[str, bool]:
+    if len(text) <= limit:
+        return text, False
+    return text[: max(limit, 0)] + f"\n{TRUNCATION_NOTE}\n", True
+
+
+def _json_size(value: Any) -> int:
+    return len(json.dumps(value))
+
+
+def _client_class():  # imported lazily: nbclient is only needed inside the sandbox
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellTimeoutError
+    from nbformat.v4 import new_output
+
+    class GradingClient(NotebookClient):
+        """A NotebookClient that caps outputs, tracks the running cell and keeps a deadline."""
+
+        def setup_limits(
+            self, *, max_text: int, max_output_bytes: int, cell_timeout: int, deadline: float
+        ) -> None:
+            self.max_text = max_text
+            self.max_output_bytes = max_output_bytes
+            self.cell_timeout = cell_timeout
+            self.deadline = deadline
+            self.current_index: int | None = None
+            self.timeout_cause = "cell"
+            self.kernel_process: Any = None
+            self._cell_text: dict[int, int] = {}
+            self._cell_bytes: dict[int, int] = {}
+            self._cell_clipped: set[int] = set()
+            self._cell_dropped: set[int] = set()
+            self.timeout_func = self._timeout_for
+
+        # -- time --------------------------------------------------------------------------
+        def _timeout_for(self, cell: Any) -> int:
+            remaining = self.deadline - monotonic()
+            if remaining < self.cell_timeout:
+                self.timeout_cause = "notebook"
+                return max(1, int(remaining))
+            self.timeout_cause = "cell"
+            return self.cell_timeout
+
+        async def async_start_new_kernel(self, **kwargs: Any) -> None:
+            await super().async_start_new_kernel(**kwargs)
+            provisioner = getattr(self.km, "provisioner", None)
+            self.kernel_process = getattr(provisioner, "process", None)
+
+        async def async_execute_cell(self, cell, cell_index, execution_count=None, **kw):
+            runs = cell.cell_type == "code" and cell.source.strip()
+            if runs:
+                self.current_index = cell_index
+                if monotonic() >= self.deadline:
+                    self.timeout_cause = "notebook"
+                    raise CellTimeoutError("the notebook's time budget is spent")
+            return await super().async_execute_cell(cell, cell_index, execution_count, **kw)
+
+        # -- outputs -----------------------------------------------------------------------
+        def _reset_cell(self, cell_index: int) -> None:
+            for table in (self._cell_text, self._cell_bytes):
+                table.pop(cell_index, None)
+            self._cell_clipped.discard(cell_index)
+            self._cell_dropped.discard(cell_index)
+
+        def _room(self) -> int:
+            return self.max_output_bytes - sum(self._cell_bytes.values())
+
+        def _account(self, cell_index: int, size: int) -> None:
+            self._cell_bytes[cell_index] = self._cell_bytes.get(cell_index, 0) + size
+
+        def _drop(self, outs: list, cell_index: int) -> None:
+            """Outputs beyond the notebook's budget: one short note per cell instead."""
+            if cell_index not in self._cell_dropped:
+                self._cell_dropped.add(cell_index)
+                note = (
+                    f"{TRUNCATION_NOTE} (the notebook's outputs exceeded "
+                    f"{self.max_output_bytes // 1024} kB)\n"
+                )
+                outs.append(new_output("stream", name="stdout", text=note))
+
+        def output(self, outs, msg, display_id, cell_index):
+            if self.clear_before_next_output:
+                self._reset_cell(cell_index)
+            parent = msg["parent_header"].get("msg_id")
+            if self.output_hook_stack[parent]:  # ipywidgets Output: nbclient's own handling
+                return super().output(outs, msg, display_id, cell_index)
+            msg_type = msg["msg_type"]
+            content = msg["content"]
+            if msg_type == "error":  # always kept: grading looks for it
+                content["ename"] = _clip(str(content.get("ename", "")), 200)[0]
+                content["evalue"] = _clip(str(content.get("evalue", "")), MAX_EVALUE_CHARS)[0]
+                tb = [str(line) for line in content.get("traceback", [])]
+                kept: list[str] = []
+                budget = self.max_text
+                for line in tb:
+                    if len(line) > budget:
+                        kept.append(_clip(line, budget)[0])
+                        break
+                    kept.append(line)
+                    budget -= len(line)
+                content["traceback"] = kept
+                return super().output(outs, msg, display_id, cell_index)
+            if msg_type == "stream":
+                if cell_index in self._cell_clipped or cell_index in self._cell_dropped:
+                    return None
+                text = str(content.get("text", ""))
+                used = self._cell_text.get(cell_index, 0)
+                text, clipped = _clip(text, self.max_text - used)
+                if clipped:
+                    self._cell_clipped.add(cell_index)
+                size = _json_size(text) + 64
+                if size > self._room():
+                    self._drop(outs, cell_index)
+                    return None
+                content["text"] = text
+                self._cell_text[cell_index] = used + len(text)
+                self._account(cell_index, size)
+                return super().output(outs, msg, display_id, cell_index)
+            if msg_type in ("display_data", "execute_result"):  # shrunk in process_message
+                size = _json_size(content.get("data") or {}) + 64
+                size += _json_size(content.get("metadata") or {})
+                if cell_index in self._cell_dropped or size > self._room():
+                    self._drop(outs, cell_index)
+                    return None
+                self._account(cell_index, size)
+            return super().output(outs, msg, display_id, cell_index)
+
+        def process_message(self, msg, cell, cell_index):
+            # before nbclient copies display data into earlier outputs (display_id updates)
+            msg_type = msg.get("msg_type")
+            if msg_type in ("display_data", "execute_result", "update_display_data"):
+                content = msg.get("content") or {}
+                data = content.get("data") or {}
+                for mime, value in list(data.items()):
+                    if isinstance(value, str) and mime.startswith("text/"):
+                        data[mime] = _clip(value, self.max_text)[0]
+                size = _json_size(data) + _json_size(content.get("metadata") or {})
+                if size > self._room():
+                    note = f"{TRUNCATION_NOTE} (the notebook's outputs exceeded "
+                    note += f"{self.max_output_bytes // 1024} kB)"
+                    content["data"] = {"text/plain": note}
+                    content["metadata"] = {}
+                elif msg_type == "update_display_data":  # replaces outputs already counted
+                    self._account(cell_index, size)
+            return super().process_message(msg, cell, cell_index)
+
+        def clear_output(self, outs, msg, cell_index):
+            super().clear_output(outs, msg, cell_index)
+            if not outs:
+                self._reset_cell(cell_index)
+
+    return GradingClient
+
+
+def _error_output(ename: str, evalue: str) -> Any:
+    from nbformat.v4 import new_output
+
+    return new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
+
+
+def _mark_unfinished(nb: Any, index: int, ename: str, reason: str) -> None:
+    """The cell that was running gets ``ename``; later code cells get ``CellNotExecuted``."""
+    nb.cells[index].setdefault("outputs", []).append(_error_output(ename, reason))
+    for later in nb.cells[index + 1 :]:
+        if later.cell_type == "code" and later.source.strip():
+            later.outputs = [_error_output("CellNotExecuted", f"not run by the grader: {reason}")]
+            later.execution_count = None
+
+
+def _signal_name(returncode: int | None) -> str:
+    if returncode is None:
+        return ""
+    if returncode < 0:
+        try:
+            return f"; it was killed by {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"; it was killed by signal {-returncode}"
+    return f"; it exited with code {returncode}"
+
+
+def execute(data: bytes, args: argparse.Namespace, started: float) -> dict[str, Any]:
+    """Execute the notebook in ``data``; return the result envelope (never raises)."""
+    import nbformat
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    try:
+        nb = nbformat.reads(data.decode("utf-8"), as_version=4)
+    except Exception as exc:  # anything unreadable is reported, not raised
+        return {
+            "status": "sandbox_error",
+            "reason": f"unreadable notebook: {exc}",
+            "notebook": None,
+        }
+    for cell in nb.cells:  # nothing stored in the submission survives as an "output"
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+
+    deadline = started + args.time_budget
+    client = _client_class()(
+        nb,
+        kernel_name="python3",
+        timeout=args.cell_timeout,
+        startup_timeout=max(5, min(60, int(args.time_budget))),
+        allow_errors=True,
+        interrupt_on_timeout=False,
+        shutdown_kernel="immediate",
+        store_widget_state=False,
+        # a student cannot skip a cell by tagging it: the tag nobody can guess
+        skip_cells_with_tag=f"medai-edu-never-{uuid.uuid4().hex}",
+        resources={"metadata": {"path": os.getcwd()}},
+        # no history database on disk: a test cell's source is not written anywhere
+        extra_arguments=["--HistoryManager.enabled=False"],
+    )
+    client.setup_limits(
+        max_text=args.max_text,
+        max_output_bytes=args.max_output_bytes,
+        cell_timeout=args.cell_timeout,
+        deadline=deadline,
+    )
+    status, reason = "ok", ""
+    try:
+        client.execute()
+    except CellTimeoutError:
+        index = client.current_index
+        if index is None:
+            return {
+                "status": "sandbox_error",
+                "reason": "timed out before the first cell ran (kernel start-up)",
+                "notebook": None,
+            }
+        where = describe_cell(nb, index)
+        if client.timeout_cause == "notebook":
+            reason = f"the notebook ran out of its {args.time_budget:.0f} s time budget in {where}"
+        else:
+            reason = f"{where} ran longer than the {args.cell_timeout} s cell time limit"
+        status = "timeout"
+        _mark_unfinished(nb, index, "CellTimeoutError", reason)
+    except DeadKernelError:
+        index = client.current_index
+        returncode = None
+        process = client.kernel_process
+        if process is not None:
+            try:
+                returncode = process.wait(timeout=2)
+            except Exception:
+                returncode = process.poll()
+        if index is None:
+            return {
+                "status": "sandbox_error",
+                "reason": f"the kernel died before the first cell ran{_signal_name(returncode)}",
+                "notebook": None,
+            }
+        where = describe_cell(nb, index)
+        if returncode == -signal.SIGXCPU:
+            status = "timeout"
+            reason = f"{where} used up the CPU time limit (the kernel got SIGXCPU)"
+        else:
+            status = "kernel_died"
+            reason = f"the kernel died while running {where}{_signal_name(returncode)}"
+        _mark_unfinished(nb, index, "DeadKernelError", reason)
+    except Exception as exc:  # e.g. the kernel never started
+        tail = "".join(traceback.format_exception(exc))[-3000:]
+        if client.current_index is None:
+            return {"status": "sandbox_error", "reason": tail, "notebook": None}
+        status = "kernel_died"
+        reason = f"execution stopped in {describe_cell(nb, client.current_index)}: {exc!r}"
+        _mark_unfinished(nb, client.current_index, type(exc).__name__, reason)
+    return {"status": status, "reason": reason, "notebook": nb}
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m medai_edu.grading.sandbox_runner")
+    parser.add_argument("--uid", type=int, default=None, help="drop to this uid first")
+    parser.add_argument("--cell-timeout", type=int, default=60)
+    parser.add_argument("--time-budget", type=float, default=270.0)
+    parser.add_argument("--max-text", type=int, default=100_000)
+    parser.add_argument("--max-output-bytes", type=int, default=2 * 1024 * 1024)
+    return parser.parse_args(argv)
+
+
+def _write_all(fd: int, payload: bytes) -> None:
+    view = memoryview(payload)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def main(argv: list[str] | None = None) -> int:
+    started = monotonic()
+    result_fd = os.dup(1)  # non-inheritable: the kernel never gets it
+    os.dup2(2, 1)  # anything else written to "stdout" (kernel included) goes to stderr
+    sys.stderr.write(STARTED_MARKER + "\n")
+    sys.stderr.flush()
+    try:
+        args = _parse_args(argv)
+        if args.uid is not None:
+            drop_privileges(args.uid)
+        make_non_dumpable()
+        data = sys.stdin.buffer.read()
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.close(devnull)
+        envelope = execute(data, args, started)
+    except BaseException as exc:  # report, whatever it is
+        tail = "".join(traceback.format_exception(exc))[-3000:]
+        envelope = {"status": "sandbox_error", "reason": tail, "notebook": None}
+    _write_all(result_fd, json.dumps(envelope).encode("ascii"))
+    os.close(result_fd)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
