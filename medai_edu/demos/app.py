@@ -453,8 +453,8 @@ def _xaim_tab(state: DemoState) -> None:
     def _case(model_name, case_label):
         i = _index(case_label, cases.get(model_name, []), "case")
         if model_name == "mome-mini":
-            return explanations.mri_case(state.examples.mri, i)
-        return explanations.slide_case(state.slide_cases[i])
+            return breast_mri.example_inputs(state.examples.mri, i)
+        return state.slide_cases[i].batch()
 
     @shows_errors
     def explain_decision(model_name, case_label, method_name):

@@ -70,12 +70,6 @@ class DemoModels:
 # --------------------------------------------------------------------------- training
 
 
-def _slide_classifier(encoder, bags, seed: int) -> torch.nn.Module:
-    from medai_edu.experiments.explanations import fit_slide_classifier
-
-    return fit_slide_classifier(encoder, bags, seed=seed)
-
-
 def train_demo_checkpoints(directory=DEMO_CHECKPOINTS, seed: int = 0, progress=True) -> list[Path]:
     """Make the demo's own checkpoints (``medai-edu train demo``): see the module docstring.
 
@@ -84,6 +78,7 @@ def train_demo_checkpoints(directory=DEMO_CHECKPOINTS, seed: int = 0, progress=T
     cases (300 per modality, seed ``10 * seed + 1``, as ``medai-edu train generalist``).
     """
     from medai_edu.data.instructions import MODALITIES, make_image_cases
+    from medai_edu.experiments.explanations import fit_slide_classifier
     from medai_edu.experiments.slide_pretraining import load_encoders, make_slide_bags
     from medai_edu.explain.concept_models import (
         ALL_TILES,
@@ -101,7 +96,7 @@ def train_demo_checkpoints(directory=DEMO_CHECKPOINTS, seed: int = 0, progress=T
     }
     encoders = load_encoders()
     bags = make_slide_bags(240, seed=seed + 1, max_tiles=ALL_TILES, progress=progress)
-    classifier = _slide_classifier(encoders.stage2, bags, seed)
+    classifier = fit_slide_classifier(encoders.stage2, bags, seed=seed)
     paths = [
         save_checkpoint(
             classifier,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from medai_edu.data.instructions import IMAGE_NOUNS, MODALITIES
+from medai_edu.data.instructions import MODALITIES
 from medai_edu.experiments.generalist import build_prompt, encode_example, image_embeddings
 
 #: Tokens kept free for the answer when checking that a prompt fits the context.
@@ -112,7 +112,3 @@ def stream_answer(
     ):
         tokens.append(token)
         yield tokenizer.decode(tokens).strip()
-
-
-def describe_modality(modality: str) -> str:
-    return IMAGE_NOUNS.get(modality, modality)

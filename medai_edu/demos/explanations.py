@@ -14,7 +14,6 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from medai_edu.demos.breast_mri import example_inputs
 from medai_edu.explain import METHODS, explain, explain_concepts
 
 #: The models the XAIM tab explains, and the kind of case each reads.
@@ -77,15 +76,6 @@ def concept_text(models, model_name: str, case, corrections: dict | None = None)
         logits = model.bottleneck(torch.as_tensor(features), corrections or None)["logits"]
     probabilities = dict(zip(spec.classes, logits.softmax(-1)[0].tolist(), strict=True))
     return explanation, probabilities
-
-
-def mri_case(cohort, i: int) -> dict:
-    return example_inputs(cohort, i)
-
-
-def slide_case(slide_case) -> dict:
-    """The batch of a :class:`~medai_edu.demos.slides.SlideCase` for explanations."""
-    return slide_case.batch()
 
 
 def explain_case(models, model_name: str, case: dict, method: str):
