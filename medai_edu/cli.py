@@ -144,6 +144,16 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def cmd_hub(args) -> int:
+    try:
+        from medai_edu.hub.local import serve
+    except ImportError as err:  # jupyterhub is the optional extra "hub"
+        print(f"medai-edu: the hub needs `pip install medai-edu[hub]` ({err})", file=sys.stderr)
+        return 2
+    serve(Path(args.state).resolve(), port=args.port)
+    return 0
+
+
 def cmd_grade(args) -> int:
     try:
         from medai_edu.grading.autograde import grade_assignment
@@ -206,6 +216,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=7860)
     demo.add_argument("--host", default="127.0.0.1", help="address to serve on")
     demo.set_defaults(func=cmd_demo)
+
+    hub = commands.add_parser("hub", help="run the course's JupyterHub on 127.0.0.1")
+    hub.add_argument("--port", type=int, default=8000)
+    hub.add_argument("--state", default=".hub", help="folder for the hub's database and homes")
+    hub.set_defaults(func=cmd_hub)
 
     grade = commands.add_parser(
         "grade", help="autograde an nbgrader assignment: sandboxed, in parallel"

@@ -310,7 +310,7 @@ def _sandbox_env(work: Path, extra: Mapping[str, str] | None) -> dict[str, str]:
     return env
 
 
-def _runtime_paths() -> list[str]:
+def runtime_paths() -> list[str]:
     """What the runner and the kernel need to see even under a hidden path: the Python
     installation, the environment's import paths inside it, and this package."""
     prefixes = {
@@ -323,12 +323,12 @@ def _runtime_paths() -> list[str]:
     for entry in sys.path:
         if entry and os.path.isdir(entry):
             real = os.path.realpath(entry)
-            if any(_under(real, prefix) for prefix in prefixes):
+            if any(is_under(real, prefix) for prefix in prefixes):
                 paths.add(real)
     return sorted(paths)
 
 
-def _under(path: str, parent: str) -> bool:
+def is_under(path: str, parent: str) -> bool:
     return path == parent or path.startswith(parent.rstrip("/") + "/")
 
 
@@ -350,7 +350,7 @@ def _first_blocked(path: str, uid: int | None) -> str | None:
     return None
 
 
-def _mount_args(
+def mount_args(
     hidden: list[str], runtime: list[str], uid: int | None
 ) -> tuple[list[str], list[str]]:
     """bwrap arguments that cover the hidden paths and show the runtime paths again.
@@ -364,8 +364,8 @@ def _mount_args(
     ops: dict[str, tuple[int, int, str]] = {}  # path -> (depth, order, kind)
     hidden_dirs = [h for h in hidden if os.path.isdir(h) and not os.path.islink(h)]
     for path in hidden:
-        inside = [h for h in hidden_dirs if _under(path, h) and h != path]
-        if inside and not any(_under(path, r) for r in runtime):
+        inside = [h for h in hidden_dirs if is_under(path, h) and h != path]
+        if inside and not any(is_under(path, r) for r in runtime):
             continue  # covered already: a mount point here would show its name
         if os.path.lexists(path):
             kind = "dir" if os.path.isdir(path) and not os.path.islink(path) else "file"
@@ -373,13 +373,13 @@ def _mount_args(
     covering = [path for path, (_, _, kind) in ops.items() if kind == "dir"]
     shown: list[str] = []
     for path in runtime:  # sorted: a parent comes before its children
-        if path in hidden or not os.path.isdir(path) or any(_under(path, p) for p in shown):
+        if path in hidden or not os.path.isdir(path) or any(is_under(path, p) for p in shown):
             continue
         blocked = _first_blocked(path, uid)
         if blocked is not None:
             ops.setdefault(blocked, (blocked.count("/"), 0, "dir"))
             covering.append(blocked)
-        if blocked is not None or any(_under(path, h) for h in covering):
+        if blocked is not None or any(is_under(path, h) for h in covering):
             ops[path] = (path.count("/"), 1, "show")
             shown.append(path)
     args: list[str] = []
@@ -393,10 +393,10 @@ def _mount_args(
             args += ["--ro-bind", "/dev/null", path]
         else:
             # the folders leading to it inside a tmpfs: traversable by the sandbox's uid
-            cover = max((c for c in covering if _under(path, c) and c != path), key=len)
+            cover = max((c for c in covering if is_under(path, c) and c != path), key=len)
             for parent in reversed(Path(path).parents):
                 folder = str(parent)
-                if _under(folder, cover) and folder != cover and folder not in made:
+                if is_under(folder, cover) and folder != cover and folder not in made:
                     made.add(folder)
                     args += ["--perms", "0755", "--dir", folder]
             args += ["--ro-bind", path, path]
@@ -410,12 +410,12 @@ def _inside_private_tmp(work: Path, runtime: list[str]) -> list[str]:
     made: set[str] = set()
     shown: list[str] = []
     for path, option in [(str(work), "--bind")] + [(p, "--ro-bind") for p in sorted(runtime)]:
-        if any(_under(path, p) for p in shown):
+        if any(is_under(path, p) for p in shown):
             continue
         shown.append(path)
         for parent in reversed(Path(path).parents):
             folder = str(parent)
-            if _under(folder, "/tmp") and folder != "/tmp" and folder not in made:
+            if is_under(folder, "/tmp") and folder != "/tmp" and folder not in made:
                 made.add(folder)
                 args += ["--perms", "0755", "--dir", folder]
         args += [option, path, path]
@@ -429,7 +429,7 @@ def _hidden_list(hidden_paths: Iterable[str | os.PathLike[str]] | None) -> list[
         path = os.path.realpath(raw)  # through a symlink, the covered target is reached
         if path == "/":
             raise ValueError("cannot hide the root directory")
-        if any(_under(path, r) for r in REPLACED) or path in result:
+        if any(is_under(path, r) for r in REPLACED) or path in result:
             continue
         result.append(path)
     return result
@@ -619,8 +619,8 @@ def run_notebook(
                 "to a folder every user may traverse (like /tmp)"
             )
         sandbox_env = _sandbox_env(work, env)
-        runtime = _runtime_paths()
-        mounts, read_only = _mount_args(hidden, runtime, uid)
+        runtime = runtime_paths()
+        mounts, read_only = mount_args(hidden, runtime, uid)
         budget = limits.wall_seconds - max(5, limits.wall_seconds // 10)
         if uid is not None:
             # bwrap as root, no user namespace: the runner drops to ``uid`` itself, so the
@@ -652,7 +652,7 @@ def run_notebook(
             "--bind",
             str(shm),
             "/dev/shm",
-            *_inside_private_tmp(work, [p for p in runtime if _under(p, "/tmp")]),
+            *_inside_private_tmp(work, [p for p in runtime if is_under(p, "/tmp")]),
             *[arg for path in [*read_only, "/dev"] for arg in ("--remount-ro", path)],
             "--chdir",
             str(work),
