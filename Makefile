@@ -4,13 +4,15 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-EXTRAS := dev,book,demo,grading
+EXTRAS := dev,book,demo,grading,hub
 # Debian packages the tests need: chromium (browser tests), bubblewrap (grading sandbox).
 DEBIAN_PACKAGES := chromium bubblewrap
 SETUP_STAMP := $(VENV)/.setup-stamp
 DATA_STAMP := $(VENV)/.data-stamp
+# npm packages: configurable-http-proxy, the hub's proxy (versions in labs/hub/package-lock.json)
+NODE_STAMP := labs/hub/node_modules/.setup-stamp
 
-.PHONY: setup system-deps data test lint format book bench checkpoints demo clean
+.PHONY: setup system-deps node-deps data test lint format book bench checkpoints demo hub clean
 
 setup: $(SETUP_STAMP) $(DATA_STAMP)
 
@@ -29,6 +31,12 @@ $(DATA_STAMP): $(SETUP_STAMP)
 	$(VENV)/bin/medai-edu data fetch
 	touch $@
 
+node-deps: $(NODE_STAMP)
+
+$(NODE_STAMP): labs/hub/package.json labs/hub/package-lock.json
+	cd labs/hub && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 system-deps:
 	@missing=""; for p in $(DEBIAN_PACKAGES); do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -38,7 +46,7 @@ system-deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
 
-test: setup system-deps
+test: setup system-deps node-deps
 	$(PY) -m pytest
 
 lint: setup
@@ -57,7 +65,13 @@ DEMO_PORT ?= 7860
 demo: setup
 	$(VENV)/bin/medai-edu demo --port $(DEMO_PORT)
 
-bench: setup
+# The course's JupyterHub on http://127.0.0.1:$(HUB_PORT) with a demo instructor and two
+# demo students (their passwords are printed); state in .hub/. Ctrl-C stops it all.
+HUB_PORT ?= 8000
+hub: setup system-deps node-deps
+	$(VENV)/bin/medai-edu hub --port $(HUB_PORT) --state .hub
+
+bench: setup system-deps node-deps
 	$(PY) benchmarks/run.py
 
 # Remake the teaching checkpoints shipped in medai_edu/checkpoints (minutes on 2 cores).

@@ -61,6 +61,7 @@ c.Spawner.http_timeout = 120
 c.Spawner.environment = {
     "OMP_NUM_THREADS": str(max(1, int(settings.get("cpu_limit", 1.0)))),
     "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+    "MEDAI_HUB_STATE": str(state),  # how `medai-edu hub` finds the servers' processes
 }
 kernel_idle = settings.get("kernel_cull_timeout", 1800)
 c.Spawner.args = [
@@ -73,7 +74,8 @@ c.CourseSpawner.state_root = str(state)  # hidden from the servers, but for thei
 c.CourseSpawner.homes_root = str(state / "homes")
 c.CourseSpawner.exchange_root = str(state / "exchange")
 c.CourseSpawner.labs_source = str(REPO / "labs")
-c.CourseSpawner.course_source = str(REPO / "autograder")
+c.CourseSpawner.course_source = str(REPO / "autograder")  # hidden from servers but copied
+c.CourseSpawner.hidden_paths = [str(REPO / ".git")]  # its history holds the solutions too
 
 # --- Services: the idle culler, and a token for the course's own tools ---------------------
 cull_timeout = settings.get("cull_timeout", 3600)

@@ -31,6 +31,7 @@ REPO = Path(__file__).resolve().parents[2]
 HUB_FOLDER = REPO / "labs" / "hub"
 CONFIG = HUB_FOLDER / "jupyterhub_config.py"
 PROXY = HUB_FOLDER / "node_modules" / ".bin" / "configurable-http-proxy"
+STATE_VARIABLE = "MEDAI_HUB_STATE"  # set in every user server's environment by the config
 DEMO_USERS = {"instructor": "instructor", "student1": "student", "student2": "student"}
 
 
@@ -142,11 +143,12 @@ class LocalHub:
                     found[key].append(pid)
         if self.process is not None and self.process.poll() is None:
             found["hub"] = sorted({*found["hub"], self.process.pid})
-        homes = str(self.state / "homes") + os.sep
-        for process in psutil.process_iter(["pid", "cwd"]):
-            cwd = process.info.get("cwd") or ""
-            if cwd.startswith(homes):
-                found["servers"].append(process.info["pid"])
+        for process in psutil.process_iter(["pid"]):
+            try:  # every process of a user's server carries the hub's state folder
+                if process.environ().get(STATE_VARIABLE) == str(self.state):
+                    found["servers"].append(process.info["pid"])
+            except (psutil.AccessDenied, psutil.NoSuchProcess, psutil.ZombieProcess):
+                continue
         return found
 
     def stop_servers(self) -> None:
@@ -166,7 +168,7 @@ class LocalHub:
         pids = self.pids()
         keep = set() if servers else set(pids["servers"])
         targets = [pid for group in pids.values() for pid in group if pid not in keep]
-        _terminate(targets, timeout)
+        _terminate(targets, timeout, spare=keep)
         if self.process is not None:
             self.process.wait(timeout=timeout)
             self.process = None
@@ -177,15 +179,17 @@ class LocalHub:
         self.start(timeout)
 
 
-def _terminate(pids: list[int], timeout: float) -> None:
-    """SIGTERM each process and its children; SIGKILL whatever is left after ``timeout``."""
+def _terminate(pids: list[int], timeout: float, spare: set[int] = frozenset()) -> None:
+    """SIGTERM each process and its children but ``spare``; SIGKILL what is left after
+    ``timeout``."""
     processes = []
     for pid in pids:
         try:
             parent = psutil.Process(pid)
-            processes += [parent, *parent.children(recursive=True)]
+            family = [parent, *parent.children(recursive=True)]
         except psutil.NoSuchProcess:
             continue
+        processes += [p for p in family if p.pid not in spare]
     for process in processes:
         try:
             process.send_signal(signal.SIGTERM)

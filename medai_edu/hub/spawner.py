@@ -31,7 +31,7 @@ from subprocess import Popen
 
 from jupyterhub.spawner import LocalProcessSpawner
 from jupyterhub.utils import random_port
-from traitlets import Integer, Unicode, default
+from traitlets import Integer, List, Unicode, default
 
 from medai_edu.grading.sandbox import BWRAP, INSTALL_HINT, is_under, mount_args, runtime_paths
 
@@ -106,6 +106,7 @@ class CourseSpawner(LocalProcessSpawner):
     labs_source = Unicode("", config=True, help="Labs folder copied into new homes ('' = none).")
     course_source = Unicode("", config=True, help="nbgrader course copied for instructors.")
     exchange_root = Unicode(config=True, help="nbgrader's exchange folder, shared by all users.")
+    hidden_paths = List(Unicode(), config=True, help="More paths servers must not see (.git).")
     uid_base = Integer(61000, config=True, help="uid of a user's server = uid_base + user id.")
 
     @default("state_root")
@@ -186,8 +187,8 @@ class CourseSpawner(LocalProcessSpawner):
             raise RuntimeError(f"the hub runs as root and needs bubblewrap: {INSTALL_HINT}")
         home, exchange = str(self.home), os.path.realpath(self.exchange_root)
         hidden = [os.path.realpath(p) for p in (self.state_root, Path.home(), "/run")]
-        if self.course_source:
-            hidden.append(os.path.realpath(self.course_source))
+        extra = [self.course_source, *self.hidden_paths]
+        hidden += [os.path.realpath(p) for p in extra if p and os.path.exists(p)]
         hidden = [p for p in hidden if not is_under(p, "/tmp")]  # the private /tmp hides them
         runtime = runtime_paths()
         mounts, read_only = mount_args(hidden, runtime, uid)
