@@ -187,10 +187,12 @@ def repair(submission: NotebookNode, release: NotebookNode, source: NotebookNode
 #: the modules themselves, or changing how IPython runs the next (test) cell.
 TAMPERING = {
     r"\bchecks\s*\.\s*\w+\s*=(?!=)": "rebinds a test helper",
-    r"\bsetattr\s*\(\s*(checks|_loader|np|numpy|builtins)\b": "rebinds a test helper",
+    r"\bsetattr\s*\(\s*(checks|_loader|np|numpy|torch|builtins)\b": "rebinds a test helper",
     r"\b__builtins__\b|\bimport\s+builtins\b|\bbuiltins\s*\.": "changes Python's builtins",
     r"\bsys\s*\.\s*modules\b": "replaces imported modules",
     r"\b(np|numpy)(\.\w+)+\s*=(?!=)": "rebinds a numpy function",
+    # tensors are read with .detach().numpy() in the tests: torch's own methods must hold
+    r"\btorch(\.\w+)+\s*=(?!=)": "rebinds a torch function",
     r"get_ipython\s*\(\s*\)\s*\.\s*(events|input_transformers|ast_transformers|run_cell)": (
         "changes how the notebook runs the test cells"
     ),

@@ -125,3 +125,22 @@ def test_an_older_nbformat_is_upgraded(versions):
     text = nbformat.writes(nbformat.convert(old, 3), version=3)
     upgraded = read_submission(text, "old.ipynb")
     assert upgraded.nbformat == 4 and upgraded.cells[0].source == "x = 1"
+
+
+def test_tampering_finds_rebound_helpers_builtins_numpy_and_torch():
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from medai_edu.grading.repair import tampering
+
+    attacks = {
+        "checks.check_close = lambda *a, **k: None": "rebinds a test helper",
+        "import builtins; builtins.isinstance = lambda *a: True": "builtins",
+        "np.testing.assert_allclose = print": "rebinds a numpy function",
+        "torch.Tensor.numpy = lambda self: 0": "rebinds a torch function",
+        "setattr(torch.Tensor, 'detach', None)": "rebinds a test helper",
+    }
+    honest = "y = torch.zeros(3)\nif torch.Tensor == type(y):\n    x = np.ones(2)  # np.x = 1"
+    for line, what in attacks.items():
+        found = tampering(new_notebook(cells=[new_code_cell(honest), new_code_cell(line)]))
+        assert len(found) == 1 and found[0].startswith("cell 2, line 1") and what in found[0]
+    assert tampering(new_notebook(cells=[new_code_cell(honest)])) == []
