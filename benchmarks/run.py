@@ -555,6 +555,27 @@ def bench_grading() -> Iterator[dict]:
     )
 
 
+@benchmark("hub.load")
+def bench_hub_load() -> Iterator[dict]:
+    """10 students at once on the local hub: log in through the form, start a server, run the
+    first three cells of lab 1 (imports, a DICOM header, a figure) in a new kernel."""
+    from medai_edu.hub.load import simulate_class
+
+    students = 10
+    start = time.perf_counter()
+    result = simulate_class(students)
+    wall = time.perf_counter() - start
+    spawn, cells = result.spawn_seconds, result.cell_seconds
+    yield figure("hub.spawn_p50_seconds", result.percentile(spawn, 50), "s", students=students)
+    yield figure("hub.spawn_p95_seconds", result.percentile(spawn, 95), "s", students=students)
+    yield figure("hub.cell_round_trip_p95_seconds", result.percentile(cells, 95), "s")
+    yield figure("hub.errors", len(result.errors), "errors", 0, higher_is_better=False)
+    yield figure("hub.hub_memory_peak_mb", result.hub_rss_mb, "MiB", proxy=result.proxy_rss_mb)
+    yield figure("hub.class_wall_seconds", wall, "s", students=students)
+    for error in result.errors:
+        print(error, file=sys.stderr)
+
+
 @benchmark("labs.execution")
 def bench_labs() -> Iterator[dict]:
     """Each lab's wall time, top to bottom in a fresh kernel, against its budget."""

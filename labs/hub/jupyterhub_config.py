@@ -13,6 +13,8 @@ from pathlib import Path
 
 import nativeauthenticator
 
+from medai_edu.paths import cache_dir
+
 c = get_config()  # noqa: F821 - provided by JupyterHub when it reads this file
 
 HUB = Path(__file__).resolve().parent
@@ -74,6 +76,7 @@ c.CourseSpawner.state_root = str(state)  # hidden from the servers, but for thei
 c.CourseSpawner.homes_root = str(state / "homes")
 c.CourseSpawner.exchange_root = str(state / "exchange")
 c.CourseSpawner.labs_source = str(REPO / "labs")
+c.CourseSpawner.samples_source = str(cache_dir() / "samples")  # `medai-edu data fetch`
 c.CourseSpawner.course_source = str(REPO / "autograder")  # hidden from servers but copied
 c.CourseSpawner.hidden_paths = [str(REPO / ".git")]  # its history holds the solutions too
 

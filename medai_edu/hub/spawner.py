@@ -106,6 +106,9 @@ class CourseSpawner(LocalProcessSpawner):
     labs_source = Unicode("", config=True, help="Labs folder copied into new homes ('' = none).")
     course_source = Unicode("", config=True, help="nbgrader course copied for instructors.")
     exchange_root = Unicode(config=True, help="nbgrader's exchange folder, shared by all users.")
+    samples_source = Unicode(
+        "", config=True, help="The hub's copy of the course's real samples, copied into homes."
+    )
     hidden_paths = List(Unicode(), config=True, help="More paths servers must not see (.git).")
     uid_base = Integer(61000, config=True, help="uid of a user's server = uid_base + user id.")
 
@@ -143,6 +146,8 @@ class CourseSpawner(LocalProcessSpawner):
         home.mkdir(parents=True, exist_ok=True)
         if self.labs_source:
             copy_missing(Path(self.labs_source), home / "labs")
+        if self.samples_source:  # the labs' real data, fetched once by the hub's setup
+            copy_missing(Path(self.samples_source), home / ".cache" / "medai-edu" / "samples")
         course = None
         if self.is_instructor and self.course_source:
             course = home / "course"

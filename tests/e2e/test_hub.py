@@ -94,6 +94,13 @@ def test_a_student_logs_in_starts_a_server_and_runs_code(hub, sessions):
     assert cwd == str(hub.state / "homes" / "student1")
     assert int(uid) != 0  # the server dropped root
     assert (hub.state / "homes" / "student1" / "labs" / "medical-ai").is_dir()  # labs copied
+    # the labs' real samples are there, and the course package imports
+    shape = run(
+        session,
+        "from medai_edu.data.samples import load_dicom_sample\n"
+        "print(load_dicom_sample('ct').pixel_array.shape)",
+    )
+    assert shape.strip() == "(128, 128)"
 
 
 def test_one_student_cannot_reach_another_students_server_or_files(hub, sessions):
