@@ -76,6 +76,7 @@ c.CourseSpawner.state_root = str(state)  # hidden from the servers, but for thei
 c.CourseSpawner.homes_root = str(state / "homes")
 c.CourseSpawner.exchange_root = str(state / "exchange")
 c.CourseSpawner.labs_source = str(REPO / "labs")
+c.CourseSpawner.role_config_root = str(HUB / "jupyter-config")  # student/, instructor/
 c.CourseSpawner.samples_source = str(cache_dir() / "samples")  # `medai-edu data fetch`
 c.CourseSpawner.course_source = str(REPO / "autograder")  # hidden from servers but copied
 c.CourseSpawner.hidden_paths = [str(REPO / ".git")]  # its history holds the solutions too

@@ -14,12 +14,12 @@ plain machine lacks (no system account per student):
   pins the server and its kernels to that many cores (CPU affinity). On Kubernetes the chart
   enforces both with cgroups instead (``labs/hub/k8s/values.yaml``);
 * **roles**: instructors (hub admins) get nbgrader's formgrader and assignment creation and a
-  course directory; students get the assignment list and validation only.
+  copy of the course; students get the assignment list and validation only. The roles'
+  Jupyter configuration is read-only, in ``labs/hub/jupyter-config/<role>/``.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import resource
@@ -35,57 +35,44 @@ from traitlets import Integer, List, Unicode, default
 
 from medai_edu.grading.sandbox import BWRAP, INSTALL_HINT, is_under, mount_args, runtime_paths
 
-# Lab plugins and server extensions only instructors need (nbgrader 0.9).
-INSTRUCTOR_LAB_PLUGINS = (
-    "@jupyter/nbgrader:formgrader",
-    "@jupyter/nbgrader:create-assignment",
-    "@jupyter/nbgrader:course-list",
-)
-INSTRUCTOR_SERVER_EXTENSIONS = (
-    "nbgrader.server_extensions.formgrader",
-    "nbgrader.server_extensions.course_list",
-)
-COURSE_ID = "medai-edu"
 # nbgrader's folders that belong to one instructor's working copy, not to the course source
 COURSE_SKIP = ("release", "submitted", "autograded", "feedback", "gradebook.db", "__pycache__")
 
 
-def copy_missing(source: Path, target: Path, skip: tuple[str, ...] = ()) -> int:
-    """Copy the files of ``source`` that ``target`` lacks; never overwrite. Returns the count."""
-    copied = 0
-    for path in sorted(source.rglob("*")):
-        relative = path.relative_to(source)
+def copy_missing(source: Path, home: Path, into: str, skip: tuple[str, ...] = ()) -> list[Path]:
+    """Copy the files of ``source`` that ``home / into`` lacks; never overwrite. Returns the
+    folders and files it made.
+
+    The hub runs this as root in a folder the student owns, so it never writes through a
+    link: a path with a symbolic link anywhere below ``home`` is skipped, and each file is
+    created with O_EXCL | O_NOFOLLOW.
+    """
+    made: list[Path] = []
+    entries = [Path(".")] + sorted(p.relative_to(source) for p in source.rglob("*"))
+    for relative in entries:
         if any(part in skip or part == ".ipynb_checkpoints" for part in relative.parts):
             continue
-        destination = target / relative
-        if path.is_dir():
-            destination.mkdir(parents=True, exist_ok=True)
-        elif not destination.exists():
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, destination)
-            copied += 1
-    return copied
+        wanted = Path(into) / relative
+        if _link_on_the_way(home, wanted):
+            continue
+        made += _missing_folders(home, wanted if (source / relative).is_dir() else wanted.parent)
+        destination = home / wanted
+        if (source / relative).is_file() and not os.path.lexists(destination):
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+            with open(os.open(destination, flags, 0o644), "wb") as out:
+                out.write((source / relative).read_bytes())
+            made.append(destination)
+    return made
 
 
-def role_configuration(instructor: bool, exchange: str, course: str | None) -> dict[str, str]:
-    """The files written under a user's ``~/.jupyter``: path -> text."""
-    lab_disabled = {} if instructor else {plugin: True for plugin in INSTRUCTOR_LAB_PLUGINS}
-    server = {name: instructor for name in INSTRUCTOR_SERVER_EXTENSIONS}
-    nbgrader = [
-        "# Written by the hub at every start (medai_edu.hub.spawner); edits are replaced.",
-        "c = get_config()  # noqa: F821",
-        f"c.CourseDirectory.course_id = {COURSE_ID!r}",
-        f"c.Exchange.root = {exchange!r}",
-    ]
-    if course is not None:
-        nbgrader.append(f"c.CourseDirectory.root = {course!r}")
-    return {
-        "labconfig/page_config.json": json.dumps({"disabledExtensions": lab_disabled}, indent=2),
-        "jupyter_server_config.json": json.dumps(
-            {"ServerApp": {"jpserver_extensions": server}}, indent=2
-        ),
-        "nbgrader_config.py": "\n".join(nbgrader) + "\n",
-    }
+def _link_on_the_way(root: Path, relative: Path) -> bool:
+    """Whether a part of ``root / relative`` below ``root`` is a symbolic link."""
+    current = root
+    for part in relative.parts:
+        current = current / part
+        if current.is_symlink():
+            return True
+    return False
 
 
 def cores_for(slot: int, cpu_limit: float | None, available: list[int]) -> list[int]:
@@ -106,6 +93,9 @@ class CourseSpawner(LocalProcessSpawner):
     labs_source = Unicode("", config=True, help="Labs folder copied into new homes ('' = none).")
     course_source = Unicode("", config=True, help="nbgrader course copied for instructors.")
     exchange_root = Unicode(config=True, help="nbgrader's exchange folder, shared by all users.")
+    role_config_root = Unicode(
+        "", config=True, help="Folder with a Jupyter config folder per role (student, instructor)."
+    )
     samples_source = Unicode(
         "", config=True, help="The hub's copy of the course's real samples, copied into homes."
     )
@@ -138,30 +128,25 @@ class CourseSpawner(LocalProcessSpawner):
         return bool(self.user.admin)
 
     def prepare_home(self) -> None:
-        """Make the home (first start), copy the labs in, write the role's configuration."""
+        """Make the home (first start) and copy in what is new of the labs and the samples,
+        and for instructors of the course; the home then belongs to the server's uid."""
         exchange = Path(self.exchange_root)
         exchange.mkdir(parents=True, exist_ok=True)
         exchange.chmod(0o1777)  # nbgrader's exchange: everyone writes, only owners delete
         home = self.home
         home.mkdir(parents=True, exist_ok=True)
+        made = [home]
         if self.labs_source:
-            copy_missing(Path(self.labs_source), home / "labs")
+            made += copy_missing(Path(self.labs_source), home, "labs")
         if self.samples_source:  # the labs' real data, fetched once by the hub's setup
-            copy_missing(Path(self.samples_source), home / ".cache" / "medai-edu" / "samples")
-        course = None
+            made += copy_missing(Path(self.samples_source), home, ".cache/medai-edu/samples")
         if self.is_instructor and self.course_source:
-            course = home / "course"
-            copy_missing(Path(self.course_source), course, skip=COURSE_SKIP)
-        files = role_configuration(self.is_instructor, self.exchange_root, course and str(course))
-        for name, text in files.items():
-            path = home / ".jupyter" / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text)
+            made += copy_missing(Path(self.course_source), home, "course", skip=COURSE_SKIP)
         uid = self.server_uid
         if uid is not None:
-            for path in [home, *home.rglob("*")]:
+            for path in made:
                 os.lchown(path, uid, uid)
-        home.chmod(0o700)
+        os.chmod(home, 0o700, follow_symlinks=False)
 
     def make_preexec_fn(self, name: str):
         """Limits, set in the child before exec; as root they cannot be lifted afterwards."""
@@ -214,7 +199,11 @@ class CourseSpawner(LocalProcessSpawner):
         ]
 
     def user_env(self, env: dict) -> dict:
+        role = "instructor" if self.is_instructor else "student"
+        if self.role_config_root:  # read-only, after ~/.jupyter: the role's extensions
+            env["JUPYTER_CONFIG_PATH"] = str(Path(self.role_config_root) / role)
         env.update(
+            MEDAI_HUB_EXCHANGE=str(self.exchange_root),
             USER=self.user.name,
             HOME=str(self.home),
             SHELL="/bin/bash",
@@ -254,6 +243,18 @@ class CourseSpawner(LocalProcessSpawner):
         except ProcessLookupError:
             return False
         return True
+
+
+def _missing_folders(home: Path, relative: Path) -> list[Path]:
+    """Make the folders of ``home / relative`` that are missing; return them."""
+    made = []
+    current = home
+    for part in relative.parts:
+        current = current / part
+        if not current.exists():
+            current.mkdir()
+            made.append(current)
+    return made
 
 
 def _bind_inside(shown: list[tuple[str, str]], covers: list[str]) -> list[str]:

@@ -5,13 +5,14 @@ import asyncio
 import json
 import os
 import types
+from pathlib import Path
 
 import pytest
 from jupyterhub import orm
 
 from medai_edu.hub import launch, spawner
 from medai_edu.hub.accounts import CourseAuthenticator
-from medai_edu.hub.spawner import CourseSpawner, copy_missing, cores_for, role_configuration
+from medai_edu.hub.spawner import CourseSpawner, copy_missing, cores_for
 
 
 def test_cores_spread_servers_over_the_machine():
@@ -24,40 +25,59 @@ def test_cores_spread_servers_over_the_machine():
     assert cores_for(3, None, cores) == cores
 
 
-def test_students_get_no_formgrader_and_instructors_their_course():
-    pupil = role_configuration(False, "/srv/exchange", None)
-    disabled = json.loads(pupil["labconfig/page_config.json"])["disabledExtensions"]
-    assert disabled["@jupyter/nbgrader:formgrader"] is True
-    server = json.loads(pupil["jupyter_server_config.json"])["ServerApp"]["jpserver_extensions"]
-    assert server["nbgrader.server_extensions.formgrader"] is False
-    assert "CourseDirectory.root" not in pupil["nbgrader_config.py"]
-
-    teacher = role_configuration(True, "/srv/exchange", "/homes/t/course")
-    assert json.loads(teacher["labconfig/page_config.json"])["disabledExtensions"] == {}
-    namespace = {
-        "get_config": lambda: types.SimpleNamespace(
+def test_students_get_no_formgrader_and_instructors_their_course(tmp_path, monkeypatch):
+    roles = Path(spawner.__file__).resolve().parents[2] / "labs" / "hub" / "jupyter-config"
+    pupil = json.loads((roles / "student" / "labconfig" / "page_config.json").read_text())
+    assert pupil["disabledExtensions"]["@jupyter/nbgrader:formgrader"] is True
+    server = json.loads((roles / "student" / "jupyter_server_config.json").read_text())
+    assert (
+        server["ServerApp"]["jpserver_extensions"]["nbgrader.server_extensions.formgrader"] is False
+    )
+    teacher = json.loads((roles / "instructor" / "labconfig" / "page_config.json").read_text())
+    assert teacher["disabledExtensions"] == {}
+    monkeypatch.setenv("MEDAI_HUB_EXCHANGE", "/srv/exchange")
+    monkeypatch.setenv("HOME", "/homes/t")
+    for role, root in (("student", None), ("instructor", "/homes/t/course")):
+        c = types.SimpleNamespace(
             CourseDirectory=types.SimpleNamespace(), Exchange=types.SimpleNamespace()
         )
-    }
-    exec(teacher["nbgrader_config.py"], namespace)  # it is valid Python that sets the course
-    assert namespace["c"].CourseDirectory.root == "/homes/t/course"
-    assert namespace["c"].CourseDirectory.course_id == "medai-edu"
-    assert namespace["c"].Exchange.root == "/srv/exchange"
+        exec((roles / role / "nbgrader_config.py").read_text(), {"get_config": lambda c=c: c})
+        assert c.CourseDirectory.course_id == "medai-edu"
+        assert c.Exchange.root == "/srv/exchange"
+        assert getattr(c.CourseDirectory, "root", None) == root
 
 
 def test_copy_missing_never_overwrites_a_students_work(tmp_path):
-    source, target = tmp_path / "labs", tmp_path / "home"
+    source, home = tmp_path / "labs", tmp_path / "home"
     (source / "a").mkdir(parents=True)
     (source / "a" / "lab.ipynb").write_text("course version")
     (source / "a" / "new.ipynb").write_text("new lab")
     (source / "release").mkdir()
     (source / "release" / "x.ipynb").write_text("skipped")
-    (target / "a").mkdir(parents=True)
-    (target / "a" / "lab.ipynb").write_text("the student's edits")
-    assert copy_missing(source, target, skip=("release",)) == 1
-    assert (target / "a" / "lab.ipynb").read_text() == "the student's edits"
-    assert (target / "a" / "new.ipynb").read_text() == "new lab"
-    assert not (target / "release").exists()
+    (home / "labs" / "a").mkdir(parents=True)
+    (home / "labs" / "a" / "lab.ipynb").write_text("the student's edits")
+    made = copy_missing(source, home, "labs", skip=("release",))
+    assert made == [home / "labs" / "a" / "new.ipynb"]
+    assert (home / "labs" / "a" / "lab.ipynb").read_text() == "the student's edits"
+    assert (home / "labs" / "a" / "new.ipynb").read_text() == "new lab"
+    assert not (home / "labs" / "release").exists()
+
+
+def test_copy_missing_never_writes_through_a_students_links(tmp_path):
+    source, home, outside = tmp_path / "labs", tmp_path / "home", tmp_path / "outside"
+    (source / "a").mkdir(parents=True)
+    (source / "a" / "lab.ipynb").write_text("course version")
+    (source / "b.ipynb").write_text("b")
+    outside.mkdir()
+    (home / "labs").mkdir(parents=True)
+    (home / "labs" / "a").symlink_to(outside)  # a folder link
+    (home / "labs" / "b.ipynb").symlink_to(outside / "target")  # a dangling file link
+    assert copy_missing(source, home, "labs") == []
+    assert list(outside.iterdir()) == []
+    (tmp_path / "home2").mkdir()
+    (tmp_path / "home2" / ".cache").symlink_to(outside)  # a link above the target folder
+    assert copy_missing(source, tmp_path / "home2", ".cache/medai-edu/samples") == []
+    assert list(outside.iterdir()) == []
 
 
 def make_spawner(tmp_path, name="student1", user_id=3, admin=False) -> CourseSpawner:
@@ -102,7 +122,10 @@ def test_a_home_is_prepared_with_the_role_and_private(tmp_path, monkeypatch):
     teacher.prepare_home()
     home = tmp_path / "state" / "homes" / "teacher"
     assert (home / "course" / "source").is_dir()
-    assert (home / ".jupyter" / "nbgrader_config.py").exists()
+    teacher.role_config_root = "/roles"
+    env = teacher.user_env({})
+    assert env["JUPYTER_CONFIG_PATH"] == "/roles/instructor"
+    assert env["HOME"] == str(home) and env["MEDAI_HUB_EXCHANGE"].endswith("exchange")
     assert oct(home.stat().st_mode & 0o777) == "0o700"
     assert oct((tmp_path / "state" / "exchange").stat().st_mode & 0o7777) == "0o1777"
 
