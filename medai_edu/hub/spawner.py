@@ -184,6 +184,8 @@ class CourseSpawner(LocalProcessSpawner):
         mounts, read_only = mount_args(hidden, runtime, uid)
         covers = [*hidden, "/tmp"]
         shown = [(home, "--bind"), (exchange, "--bind")]
+        if self.role_config_root:  # seen even when the repository lies under a hidden home
+            shown.append((os.path.realpath(self.role_config_root), "--ro-bind"))
         shown += [(p, "--ro-bind") for p in runtime if is_under(p, "/tmp")]
         return [
             bwrap,
