@@ -57,7 +57,23 @@ format: setup
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-book: setup
+# MathJax from npm, served with the book so that math renders offline
+MATHJAX := book/_mathjax/mathjax
+$(MATHJAX)/tex-mml-chtml.js: book/package.json book/package-lock.json
+	cd book && npm ci --no-audit --no-fund --loglevel=error
+	rm -rf $(MATHJAX) && mkdir -p $(MATHJAX)/output/chtml
+	cp book/node_modules/mathjax/es5/tex-mml-chtml.js $(MATHJAX)/
+	cp -r book/node_modules/mathjax/es5/output/chtml/fonts $(MATHJAX)/output/chtml/
+
+# The students' versions of the assignments (nbgrader generate_assignment), for the book
+RELEASED := autograder/release/.released
+$(RELEASED): $(wildcard autograder/source/*/*.ipynb) autograder/nbgrader_config.py $(SETUP_STAMP)
+	cd autograder && for assignment in $(notdir $(wildcard autograder/source/*)); do \
+	  PATH="$(abspath $(VENV)/bin):$$PATH" ../$(VENV)/bin/nbgrader generate_assignment \
+	    "$$assignment" --force --log-level=WARN || exit 1; done
+	touch $@
+
+book: setup $(MATHJAX)/tex-mml-chtml.js $(RELEASED)
 	$(VENV)/bin/jupyter-book build book --warningiserror --keep-going
 
 # The Gradio app of the four models on http://127.0.0.1:$(DEMO_PORT) (Ctrl-C stops it).
