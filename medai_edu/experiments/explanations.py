@@ -194,23 +194,36 @@ def make_slide_cases(n: int = 40, seed: int = 11, max_tiles: int = 24) -> SlideC
     return SlideCases(bags, (bags.tile_region == TUMOUR).numpy(), seed)
 
 
-def fit_slide_classifier(encoder, bags, steps: int = 300, lr: float = 1e-2, seed: int = 0):
+def fit_slide_classifier(
+    encoder,
+    bags,
+    steps: int = 300,
+    lr: float = 1e-2,
+    seed: int = 0,
+    device: torch.device | str | None = None,
+):
     """A copy of mSTAR-mini (pretrained ``encoder``) whose classifier head has learned the
-    tumour type from the frozen slide embeddings: the model the slide explanations explain."""
+    tumour type from the frozen slide embeddings: the model the slide explanations explain.
+
+    device: where the copy runs and trains (None: the CPU); it is returned there (the
+    explanations and score functions run it where it is)."""
     import copy
 
     from medai_edu.experiments.slide_pretraining import patch_features
 
+    device = torch.device(device or "cpu")
     torch.manual_seed(seed)
-    model = copy.deepcopy(encoder).eval()
+    model = copy.deepcopy(encoder).eval().to(device)
     with torch.no_grad():
         features = patch_features(model, bags)
-        slides = model({"features": features, "tile_mask": bags.tile_mask, "grid": bags.grid})
+        inputs = {"features": features, "tile_mask": bags.tile_mask, "grid": bags.grid}
+        slides = model({k: v.to(device) for k, v in inputs.items()})
     head = model.classifier
     head.reset_parameters()
     optimizer = torch.optim.Adam(head.parameters(), lr=lr)
+    tumour_type = bags.tumour_type.to(device)
     for _ in range(steps):
-        loss = torch.nn.functional.cross_entropy(head(slides["slide"]), bags.tumour_type)
+        loss = torch.nn.functional.cross_entropy(head(slides["slide"]), tumour_type)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -224,8 +237,10 @@ def slide_score(model, cases: SlideCases, i: int, target: int):
     from medai_edu.experiments.slide_pretraining import patch_features
 
     one = cases.bags.subset([i])
+    device = next(model.parameters()).device  # the model runs where it is
     with torch.no_grad():
-        features = patch_features(model, one)
+        features = patch_features(model, one).to(device)
+    grid = one.grid.to(device)
 
     @torch.no_grad()
     def score(keep: np.ndarray) -> np.ndarray:
@@ -237,11 +252,11 @@ def slide_score(model, cases: SlideCases, i: int, target: int):
             logits = model(
                 {
                     "features": features.expand(k, -1, -1),
-                    "tile_mask": keep[some],
-                    "grid": one.grid.expand(k, -1, -1),
+                    "tile_mask": keep[some].to(device),
+                    "grid": grid.expand(k, -1, -1),
                 }
             )["logits"]
-            out[some.numpy()] = logits.softmax(-1)[:, target].numpy()
+            out[some.numpy()] = logits.softmax(-1)[:, target].cpu().numpy()
         return out
 
     return score

@@ -144,10 +144,15 @@ def collate(pairs, pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 @torch.no_grad()
 def image_embeddings(model: MedDrMini, images: np.ndarray, chunk: int = 256) -> np.ndarray:
-    """(N, vision_dim): the mean of each image's visual tokens, the retrieval key."""
+    """(N, vision_dim): the mean of each image's visual tokens, the retrieval key (the
+    model runs where its parameters are)."""
     model.eval()
+    device = next(model.parameters()).device
     tensors = torch.as_tensor(images, dtype=torch.float32)
-    parts = [model.vision(tensors[i : i + chunk]).mean(1) for i in range(0, len(tensors), chunk)]
+    parts = [
+        model.vision(tensors[i : i + chunk].to(device)).mean(1).cpu()
+        for i in range(0, len(tensors), chunk)
+    ]
     return torch.cat(parts).numpy()
 
 
@@ -221,9 +226,11 @@ def pretraining_examples(cases: dict[str, ImageCases]) -> list[Example]:
     ]
 
 
-def _train(model, tokenizer, cases, examples, steps, batch, lr, desc) -> list[float]:
-    """AdamW on random batches of ``examples`` (trainable parameters only)."""
-    params = [p for p in model.parameters() if p.requires_grad]
+def _train(model, tokenizer, cases, examples, steps, batch, lr, desc, device) -> list[float]:
+    """AdamW on random batches of ``examples`` (trainable parameters only), on ``device``
+    (None: the CPU), where the model is moved and stays. Batches are drawn on the CPU."""
+    device = torch.device(device or "cpu")
+    params = [p for p in model.to(device).parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
     encoded = [encode_example(tokenizer, e.prompt, e.answer) for e in examples]
     images = {m: torch.as_tensor(c.images) for m, c in cases.items()}
@@ -236,7 +243,7 @@ def _train(model, tokenizer, cases, examples, steps, batch, lr, desc) -> list[fl
         picture = torch.stack([images[examples[k].modality][examples[k].index] for k in pick])
         blank = torch.tensor([examples[k].blank_image for k in pick])
         picture[blank] = 0.5  # mid-grey: no image
-        loss = model(picture, ids, labels)["loss"]
+        loss = model(picture.to(device), ids.to(device), labels.to(device))["loss"]
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -245,10 +252,13 @@ def _train(model, tokenizer, cases, examples, steps, batch, lr, desc) -> list[fl
     return losses
 
 
-def pretrain(model, tokenizer, cases, steps=400, batch=32, lr=2e-3) -> list[float]:
-    """Stage 1: the whole model learns the bootstrapped instructions."""
+def pretrain(
+    model, tokenizer, cases, steps=400, batch=32, lr=2e-3, device: torch.device | str | None = None
+) -> list[float]:
+    """Stage 1: the whole model learns the bootstrapped instructions; returns the loss of
+    each step (nats). device: where to train (None: the CPU); the model stays there."""
     examples = pretraining_examples(cases)
-    return _train(model, tokenizer, cases, examples, steps, batch, lr, "pretraining")
+    return _train(model, tokenizer, cases, examples, steps, batch, lr, "pretraining", device)
 
 
 def add_lora(model: MedDrMini, rank: int = 16, alpha: int = 32):
@@ -301,10 +311,21 @@ def tuning_examples(
     return examples
 
 
-def instruction_tune(model, tokenizer, cases, examples, steps=300, batch=32, lr=2e-3):
+def instruction_tune(
+    model,
+    tokenizer,
+    cases,
+    examples,
+    steps=300,
+    batch=32,
+    lr=2e-3,
+    device: torch.device | str | None = None,
+):
     """Stage 2: LoRA on the decoder learns from prompts with retrieval and specialists.
-    ``model`` must already be wrapped by :func:`add_lora`."""
-    return _train(model, tokenizer, cases, examples, steps, batch, lr, "LoRA instruction tuning")
+    ``model`` must already be wrapped by :func:`add_lora`. device: where to train (None:
+    the CPU); the model stays there."""
+    desc = "LoRA instruction tuning"
+    return _train(model, tokenizer, cases, examples, steps, batch, lr, desc, device)
 
 
 # --------------------------------------------------------------------------- inference
@@ -599,8 +620,13 @@ def save_generalist(trained: TrainedGeneralist, path=TEACHING_CHECKPOINT, **prov
     )
 
 
-def load_generalist(path=TEACHING_CHECKPOINT) -> tuple[MedDrMini, CourseTokenizer, dict]:
-    """(model in evaluation mode, tokenizer, metadata) saved by :func:`save_generalist`."""
+def load_generalist(
+    path=TEACHING_CHECKPOINT, device: torch.device | str | None = None
+) -> tuple[MedDrMini, CourseTokenizer, dict]:
+    """(model in evaluation mode, tokenizer, metadata) saved by :func:`save_generalist`.
+
+    device: where to put the model (None: the CPU). Retrieval, :func:`answer`,
+    :func:`diagnose` and :func:`write_reports` run it there."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(
@@ -615,6 +641,7 @@ def load_generalist(path=TEACHING_CHECKPOINT) -> tuple[MedDrMini, CourseTokenize
         raise ValueError(f"{path} is not a MedDr-mini checkpoint (no config or tokenizer)")
     model = create_model("meddr-mini", **json.loads(meta["config"]))
     load_checkpoint(model, path)
+    model.to(torch.device(device or "cpu"))
     return model.eval(), CourseTokenizer.from_json(meta["tokenizer"]), meta
 
 

@@ -110,6 +110,17 @@ def make_slide_bags(n, seed=0, config=SMALL_SLIDE, tile_size=64, max_tiles=48, p
     )
 
 
+def _on(batch: dict, device: torch.device) -> dict:
+    """The batch's tensors, moved to ``device`` (built on the CPU, where the random picks
+    are drawn, so that CPU results do not depend on the device argument)."""
+    return {k: v.to(device) for k, v in batch.items()}
+
+
+def _device_of(model: torch.nn.Module) -> torch.device:
+    """Where the model's parameters are: the helpers that run a model run it there."""
+    return next(model.parameters()).device
+
+
 def _step(optimizer, loss: torch.Tensor, losses: list[float]) -> None:
     """One optimiser step on ``loss``, which is recorded in ``losses``."""
     optimizer.zero_grad()
@@ -140,10 +151,21 @@ def _augment(tiles: torch.Tensor) -> torch.Tensor:
     return (tiles * scale + shift + 0.02 * torch.randn_like(tiles)).clamp(0, 1)
 
 
-def pretrain_tiles_simclr(model: MSTARMini, bags: SlideBags, steps=150, batch=128, lr=2e-3):
-    """SimCLR on tiles alone: two augmented views of a tile should match (NT-Xent)."""
-    encoder = model.patch_encoder
-    projector = torch.nn.Sequential(torch.nn.Linear(model.config.feature_dim, 64))
+def pretrain_tiles_simclr(
+    model: MSTARMini,
+    bags: SlideBags,
+    steps=150,
+    batch=128,
+    lr=2e-3,
+    device: torch.device | str | None = None,
+):
+    """SimCLR on tiles alone: two augmented views of a tile should match (NT-Xent).
+
+    device: where to train (None: the CPU); the model is moved there and stays there. The
+    tiles are picked and augmented on the CPU, then moved."""
+    device = torch.device(device or "cpu")
+    encoder = model.to(device).patch_encoder  # the whole model moves; the encoder trains
+    projector = torch.nn.Sequential(torch.nn.Linear(model.config.feature_dim, 64)).to(device)
     params = list(encoder.parameters()) + list(projector.parameters())
     optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=1e-4)
     pool = bags.tiles[bags.tile_mask]
@@ -152,7 +174,8 @@ def pretrain_tiles_simclr(model: MSTARMini, bags: SlideBags, steps=150, batch=12
     for _ in tqdm(range(steps), desc="tiles alone (SimCLR)", leave=False):
         pick = torch.randint(len(pool), (batch,))
         tiles = pool[pick].float() / 255
-        z1, z2 = projector(encoder(_augment(tiles))), projector(encoder(_augment(tiles)))
+        z1 = projector(encoder(_augment(tiles).to(device)))
+        z2 = projector(encoder(_augment(tiles).to(device)))
         loss = contrastive_loss(z1, z2, temperature=0.2)
         _step(optimizer, loss, losses)
     encoder.eval()
@@ -164,19 +187,27 @@ def pretrain_tiles_simclr(model: MSTARMini, bags: SlideBags, steps=150, batch=12
 
 @torch.no_grad()
 def patch_features(model: MSTARMini, bags: SlideBags, chunk: int = 16) -> torch.Tensor:
-    """(S, N, D) features of every tile with the current patch encoder (eval mode)."""
+    """(S, N, D) features of every tile with the current patch encoder (eval mode), on the
+    CPU; the model runs where its parameters are (CPU or GPU)."""
     model.eval()
-    parts = [
-        model.encode_tiles(bags.float_tiles(slice(i, i + chunk)), bags.tile_mask[i : i + chunk])
-        for i in range(0, len(bags), chunk)
-    ]
+    device = _device_of(model)
+    parts = []
+    for i in range(0, len(bags), chunk):
+        tiles = bags.float_tiles(slice(i, i + chunk)).to(device)
+        parts.append(model.encode_tiles(tiles, bags.tile_mask[i : i + chunk].to(device)).cpu())
     return torch.cat(parts)
 
 
-def train_stage1(model, bags, tokenizer, steps=300, batch=32, lr=2e-3):
+def train_stage1(
+    model, bags, tokenizer, steps=300, batch=32, lr=2e-3, device: torch.device | str | None = None
+):
     """Stage 1: the aggregator, report and gene encoders learn a shared space; the patch
-    encoder is frozen (its features are computed once)."""
-    features = patch_features(model, bags)
+    encoder is frozen (its features are computed once).
+
+    device: where to train (None: the CPU); the model is moved there and stays there."""
+    device = torch.device(device or "cpu")
+    model.to(device)
+    features = patch_features(model, bags)  # on the CPU: batches are picked there
     tokens = tokenizer.transform(bags.reports)
     trainable = [p for n, p in model.named_parameters() if not n.startswith("patch_encoder")]
     optimizer = torch.optim.AdamW(trainable, lr=lr, weight_decay=1e-4)
@@ -185,16 +216,14 @@ def train_stage1(model, bags, tokenizer, steps=300, batch=32, lr=2e-3):
     model.patch_encoder.eval()
     for _ in tqdm(range(steps), desc="stage 1", leave=False):
         pick = torch.randperm(len(bags))[:batch]
-        out = model(
-            {
-                "features": features[pick],
-                "tile_mask": bags.tile_mask[pick],
-                "grid": bags.grid[pick],
-                "report_tokens": tokens[pick],
-                "genes": bags.genes[pick],
-            }
-        )
-        loss = stage1_loss(out, model.config.temperature)
+        inputs = {
+            "features": features[pick],
+            "tile_mask": bags.tile_mask[pick],
+            "grid": bags.grid[pick],
+            "report_tokens": tokens[pick],
+            "genes": bags.genes[pick],
+        }
+        loss = stage1_loss(model(_on(inputs, device)), model.config.temperature)
         _step(optimizer, loss, losses)
     model.eval()
     return losses
@@ -203,11 +232,23 @@ def train_stage1(model, bags, tokenizer, steps=300, batch=32, lr=2e-3):
 # --------------------------------------------------------------------------- stage 2
 
 
-def train_stage2(model, bags, tokenizer, steps=150, batch=16, tiles_per_slide=16, lr=1e-3):
+def train_stage2(
+    model,
+    bags,
+    tokenizer,
+    steps=150,
+    batch=16,
+    tiles_per_slide=16,
+    lr=1e-3,
+    device: torch.device | str | None = None,
+):
     """Stage 2 ("self-taught"): the stage-1 aggregator and report encoder, frozen, teach the
     patch encoder. Through the frozen aggregator, the student's slide embedding must match
-    the teacher's (stage-1 features of the same tiles) and its report."""
-    teacher = copy.deepcopy(model).eval()
+    the teacher's (stage-1 features of the same tiles) and its report.
+
+    device: where to train (None: the CPU); the model is moved there and stays there."""
+    device = torch.device(device or "cpu")
+    teacher = copy.deepcopy(model.to(device)).eval()  # both on the device
     for p in model.parameters():
         p.requires_grad_(False)
     for p in model.patch_encoder.parameters():
@@ -225,9 +266,10 @@ def train_stage2(model, bags, tokenizer, steps=150, batch=16, tiles_per_slide=16
             "tile_mask": bags.tile_mask[rows, chosen],
             "grid": bags.grid[rows, chosen],
         }
+        sub = _on(sub, device)
         with torch.no_grad():
             target = teacher(sub)["slide"]
-            report = teacher.report_encoder(tokens[pick])
+            report = teacher.report_encoder(tokens[pick].to(device))
         model.eval()  # dropout off in the frozen parts; the encoder's BatchNorm trains:
         model.patch_encoder.train()
         student = model(sub)["slide"]
@@ -252,7 +294,11 @@ def slide_embeddings(model: MSTARMini, bags: SlideBags, how: str = "mean") -> np
         mask = bags.tile_mask[..., None].float()
         return ((features * mask).sum(1) / mask.sum(1)).numpy()
     model.eval()
-    return model.encode_slide(features, bags.tile_mask, bags.grid)[0].numpy()
+    device = _device_of(model)
+    slide, _ = model.encode_slide(
+        features.to(device), bags.tile_mask.to(device), bags.grid.to(device)
+    )
+    return slide.cpu().numpy()
 
 
 def few_shot_auroc(train_x, train_y, test_x, test_y, shots, draws=20, seed=0) -> float:
@@ -301,24 +347,35 @@ def survival_cindex(train_x, train_bags, test_x, test_bags, steps=300, lr=1e-2) 
     return metrics.concordance_index(risk, test_bags.event, test_bags.months)
 
 
-def train_mil(model: MSTARMini, bags: SlideBags, label="tumour_type", steps=80, batch=8, lr=2e-3):
+def train_mil(
+    model: MSTARMini,
+    bags: SlideBags,
+    label="tumour_type",
+    steps=80,
+    batch=8,
+    lr=2e-3,
+    device: torch.device | str | None = None,
+):
     """Supervised multiple-instance learning: only the slide's label is known, the patch
-    encoder and the aggregator learn end to end which tiles show it. Returns the losses."""
+    encoder and the aggregator learn end to end which tiles show it. Returns the losses.
+
+    device: where to train (None: the CPU); the model is moved there and stays there, and
+    each batch of slides is moved there."""
+    device = torch.device(device or "cpu")
     targets = getattr(bags, label)
     targets = targets - targets.min()  # grades 1-3 -> classes 0-2
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
+    optimizer = torch.optim.AdamW(model.to(device).parameters(), lr=lr, weight_decay=1e-4)
     losses = []
     model.train()
     for _ in tqdm(range(steps), desc="MIL training", leave=False):
         pick = torch.randperm(len(bags))[:batch]
-        out = model(
-            {
-                "tiles": bags.float_tiles(pick),
-                "tile_mask": bags.tile_mask[pick],
-                "grid": bags.grid[pick],
-            }
-        )
-        loss = F.cross_entropy(out["logits"], targets[pick])
+        inputs = {
+            "tiles": bags.float_tiles(pick),
+            "tile_mask": bags.tile_mask[pick],
+            "grid": bags.grid[pick],
+        }
+        out = model(_on(inputs, device))
+        loss = F.cross_entropy(out["logits"], targets[pick].to(device))
         _step(optimizer, loss, losses)
     model.eval()
     return losses
@@ -326,10 +383,11 @@ def train_mil(model: MSTARMini, bags: SlideBags, label="tumour_type", steps=80, 
 
 @torch.no_grad()
 def predict_slides(model: MSTARMini, bags: SlideBags) -> np.ndarray:
-    """(S, C) class probabilities of every slide."""
+    """(S, C) class probabilities of every slide (the model runs where it is)."""
     features = patch_features(model, bags)
-    out = model({"features": features, "tile_mask": bags.tile_mask, "grid": bags.grid})
-    return out["logits"].softmax(-1).numpy()
+    inputs = {"features": features, "tile_mask": bags.tile_mask, "grid": bags.grid}
+    out = model(_on(inputs, _device_of(model)))
+    return out["logits"].softmax(-1).cpu().numpy()
 
 
 @torch.no_grad()
@@ -341,11 +399,14 @@ def attention_heatmap(model: MSTARMini, bags: SlideBags, index: int, slide_size=
     model.eval()
     one = bags.subset([index])
     features = patch_features(model, one)
-    _, attention = model.encode_slide(features, one.tile_mask, one.grid)
+    device = _device_of(model)
+    _, attention = model.encode_slide(
+        features.to(device), one.tile_mask.to(device), one.grid.to(device)
+    )
     keep = one.tile_mask[0]
     tile = model.config.tile_size
     coords = one.grid[0, keep].flip(-1).numpy() * tile  # (row, col) -> level-0 (x, y)
-    return stitch_heatmap(coords, attention[0, keep].numpy(), tile, slide_size, tile)
+    return stitch_heatmap(coords, attention[0].cpu()[keep].numpy(), tile, slide_size, tile)
 
 
 @dataclass
@@ -360,17 +421,27 @@ class PretrainedEncoders:
     losses: dict[str, list[float]]
 
 
-def pretrain_all(bags: SlideBags, simclr_steps=150, stage1_steps=300, stage2_steps=150, seed=0):
-    """(a) random, (b) SimCLR on tiles, (c) stage 1 on (b), (d) stage 2 on (c)."""
+def pretrain_all(
+    bags: SlideBags,
+    simclr_steps=150,
+    stage1_steps=300,
+    stage2_steps=150,
+    seed=0,
+    device: torch.device | str | None = None,
+):
+    """(a) random, (b) SimCLR on tiles, (c) stage 1 on (b), (d) stage 2 on (c).
+
+    device: where to train (None: the CPU); the four encoders are returned there."""
+    device = torch.device(device or "cpu")
     torch.manual_seed(seed)
-    random = create_model("mstar-mini").eval()
+    random = create_model("mstar-mini").eval().to(device)
     tiles_only = copy.deepcopy(random)
-    losses = {"simclr": pretrain_tiles_simclr(tiles_only, bags, simclr_steps)}
+    losses = {"simclr": pretrain_tiles_simclr(tiles_only, bags, simclr_steps, device=device)}
     tokenizer = ReportTokenizer(tiles_only.config.vocab_size).fit(bags.reports)
     stage1 = copy.deepcopy(tiles_only)
-    losses["stage1"] = train_stage1(stage1, bags, tokenizer, stage1_steps)
+    losses["stage1"] = train_stage1(stage1, bags, tokenizer, stage1_steps, device=device)
     stage2 = copy.deepcopy(stage1)
-    losses["stage2"] = train_stage2(stage2, bags, tokenizer, stage2_steps)
+    losses["stage2"] = train_stage2(stage2, bags, tokenizer, stage2_steps, device=device)
     return PretrainedEncoders(random, tiles_only, stage1, stage2, tokenizer, losses)
 
 

@@ -353,6 +353,7 @@ def _mome_read_out(model, names, volumes, present, method, target, sign) -> Expl
 
 
 def _slide_inputs(model: MSTARMini, batch: dict):
+    """tiles, tile_mask and grid, checked and moved to where the model is (CPU or GPU)."""
     if not isinstance(batch, dict) or "tiles" not in batch:
         raise ValueError("a slide batch is a dict with tiles (B, N, 3, t, t), tile_mask, grid")
     tiles = torch.as_tensor(batch["tiles"], dtype=torch.float32)
@@ -365,7 +366,9 @@ def _slide_inputs(model: MSTARMini, batch: dict):
     grid = batch.get("grid")
     if mask.shape != (b, n) or (grid is not None and tuple(grid.shape) != (b, n, 2)):
         raise ValueError(f"tile_mask must be ({b}, {n}) and grid ({b}, {n}, 2)")
-    return tiles, mask, grid
+    device = next(model.parameters()).device
+    grid = None if grid is None else torch.as_tensor(grid).to(device)
+    return tiles.to(device), mask.to(device), grid
 
 
 def _explain_slides(model, batch, method, target, **options) -> Explanation:
@@ -373,6 +376,7 @@ def _explain_slides(model, batch, method, target, **options) -> Explanation:
     with torch.no_grad():
         out = model({"tiles": tiles, "tile_mask": mask, "grid": grid})
     target = _targets(target, out["logits"].argmax(-1), classes=model.config.n_classes)
+    target = target.to(tiles.device)
 
     def score(tiles_, mask_, grid_, presence=None):
         keep = mask_ if presence is None else mask_ & (presence > 0.5)
@@ -400,24 +404,24 @@ def _explain_slides(model, batch, method, target, **options) -> Explanation:
         cam = LayerGradCam(lambda x, m, g: score(x, m, g), layer).attribute(
             tiles, additional_forward_args=(mask, grid), relu_attributions=True
         )
-        per_tile = torch.zeros(mask.shape)
+        per_tile = torch.zeros(mask.shape, device=mask.device)
         per_tile[mask] = cam.mean((1, 2, 3))  # Grad-CAM of each encoded tile, averaged
     else:  # occlusion: drop one tile from the bag at a time
         ablation = FeatureAblation(lambda p, x, m, g: score(x, m, g, p))
-        presence = torch.ones(mask.shape)
+        presence = torch.ones(mask.shape, device=mask.device)
         per_tile = ablation.attribute(
             presence,
             baselines=0.0,
             additional_forward_args=(tiles, mask, grid),
             perturbations_per_eval=1,
         )
-    per_tile = per_tile.detach().float().masked_fill(~mask, float("nan"))
-    grid_np = None if grid is None else torch.as_tensor(grid).numpy()
+    per_tile = per_tile.detach().float().masked_fill(~mask, float("nan")).cpu()
+    grid_np = None if grid is None else grid.cpu().numpy()
     return Explanation(
         method,
         "mstar-mini",
         per_tile.numpy(),
-        target.numpy(),
+        target.cpu().numpy(),
         grid=grid_np,
         axes=("case", "tile"),
     )
@@ -441,7 +445,8 @@ def _transmil_attention(model: MSTARMini, tiles, mask, grid):
             x = torch.cat([aggregator.cls.expand(b, -1, -1), x], dim=1)
         h = layer.norm1(x)
         _, last = layer.self_attn(h, h, h, key_padding_mask=~keep, need_weights=True)
-        weights = 0.5 * last + 0.5 * torch.eye(last.shape[-1])  # the residual connection
+        eye = torch.eye(last.shape[-1], device=last.device)
+        weights = 0.5 * last + 0.5 * eye  # the residual connection
         weights = weights / weights.sum(-1, keepdim=True)
         rollout = weights if rollout is None else weights @ rollout
         x = layer(x, src_key_padding_mask=~keep)

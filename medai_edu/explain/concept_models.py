@@ -88,7 +88,8 @@ def _cut_boxes(volume: torch.Tensor, centres: torch.Tensor, size) -> torch.Tenso
     """(B, C, Z, Y, X) -> (B, C, *size): boxes centred on ``centres`` (B, 3) voxels,
     zero where a box leaves the volume."""
     padded = F.pad(volume, tuple(p for s in reversed(size) for p in (s, s)))
-    starts = centres + torch.tensor(size) - torch.tensor(size) // 2  # in padded voxels
+    size_t = torch.tensor(size, device=centres.device)
+    starts = centres + size_t - size_t // 2  # in padded voxels
     return torch.stack(
         [
             padded[b, :, z : z + size[0], y : y + size[1], x : x + size[2]]
@@ -268,8 +269,9 @@ def _lesion_loss(net: LesionConceptNet, boxes, masks, codes) -> torch.Tensor:
     return loss + F.binary_cross_entropy_with_logits(out["lesion"], target)
 
 
-def _fit_lesion_net(cohort, spec, epochs, batch_size, lr, seed, progress):
-    """Train a LesionConceptNet; return it (on the CPU) and the training boxes."""
+def _fit_lesion_net(cohort, spec, epochs, batch_size, lr, seed, progress, device):
+    """Train a LesionConceptNet on ``device``; return it (there, in evaluation mode) and the
+    training boxes (on the CPU, where the batches and augmentations are drawn)."""
     from tqdm.auto import tqdm
 
     missing = [name for name in spec.concepts if not hasattr(cohort, name)]
@@ -279,7 +281,6 @@ def _fit_lesion_net(cohort, spec, epochs, batch_size, lr, seed, progress):
         torch.manual_seed(seed)
         net = LesionConceptNet(spec)
     boxes, masks = _lesion_boxes(net, cohort)
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     codes = {n: torch.as_tensor(getattr(cohort, n)).long().to(device) for n in spec.concepts}
     generator = torch.Generator().manual_seed(seed)
     optimiser = torch.optim.AdamW(net.to(device).parameters(), lr=lr, weight_decay=1e-4)
@@ -297,7 +298,7 @@ def _fit_lesion_net(cohort, spec, epochs, batch_size, lr, seed, progress):
             loss.backward()
             optimiser.step()
             schedule.step()
-    return net.cpu().eval(), boxes
+    return net.eval(), boxes
 
 
 def fit_lesion_concept_net(
@@ -316,7 +317,8 @@ def fit_lesion_concept_net(
     schedule, random in-plane quarter turns and flips; on the GPU if there is one, returned
     on the CPU. About 45 s for 800 cases and 8 epochs on one CPU core.
     """
-    return _fit_lesion_net(cohort, spec, epochs, batch_size, lr, seed, progress)[0]
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return _fit_lesion_net(cohort, spec, epochs, batch_size, lr, seed, progress, device)[0].cpu()
 
 
 @dataclass
@@ -346,22 +348,31 @@ def fit_mri_concepts(
     epochs: int = 8,
     steps: int = 300,
     progress: bool = False,
+    device: torch.device | str | None = None,
 ) -> ConceptModel:
     """Breast MRI concepts -> malignancy: a :class:`LesionConceptNet` trained on ``cohort``
     (default: ``n_train`` new cases from ``seed``), then a :class:`ConceptBottleneck` with
     :data:`MRI_SPEC` on its frozen features. About 55 s on one CPU core, 9 of them drawing
-    the cases."""
+    the cases.
+
+    device: where the LesionConceptNet trains (None: the CPU); it is returned there as the
+    ``extractor`` (:meth:`ConceptModel.features` runs it there). The bottleneck, a few linear
+    layers, is fitted on the CPU."""
     from medai_edu.data.breast_mri import make_breast_mri_cohort
 
     seconds, start = {}, time.perf_counter()
     if cohort is None:
         cohort = make_breast_mri_cohort(n_train, seed=seed, progress=progress)
     seconds["data"] = time.perf_counter() - start
-    net, boxes = _fit_lesion_net(cohort, MRI_SPEC, epochs, 32, 5e-3, seed, progress)
+    device = torch.device(device or "cpu")
+    net, boxes = _fit_lesion_net(cohort, MRI_SPEC, epochs, 32, 5e-3, seed, progress, device)
     seconds["extractor"] = time.perf_counter() - start - seconds["data"]
     with torch.no_grad():
         x = torch.cat(
-            [net.encode(boxes[i : i + 256])["features"] for i in range(0, len(boxes), 256)]
+            [
+                net.encode(boxes[i : i + 256].to(device))["features"].cpu()
+                for i in range(0, len(boxes), 256)
+            ]
         )
     bottleneck = ConceptBottleneck(MRI_SPEC, net.n_features)
     bottleneck.fit(x, cohort.concepts(), cohort.malignant, steps=steps, seed=seed)

@@ -233,23 +233,25 @@ class MedDrMini(nn.Module):
 
         ``temperature`` 0 is greedy decoding; above 0, sample from softmax(logits / T),
         restricted to the ``top_k`` most likely tokens when given. Stops at ``stop_id``
-        (not yielded) or at the context length.
+        (not yielded) or at the context length. The model runs where its parameters are;
+        the next token is picked on the CPU (so a CPU ``generator`` works on a GPU too).
         """
         if temperature < 0:
             raise ValueError(f"temperature must be >= 0, got {temperature}")
         self.eval()
-        ids = torch.tensor([prompt_ids], dtype=torch.long)
-        images = image[None]
+        device = next(self.parameters()).device
+        ids = torch.tensor([prompt_ids], dtype=torch.long, device=device)
+        images = torch.as_tensor(image)[None].to(device)
         room = self.config.block_size - self.config.n_visual_tokens
         for _ in range(max_new_tokens):
             if ids.shape[1] >= room:
                 return
             logits = self.decoder(self.embed(images, ids))[0, -1]
-            next_id = _pick(logits, temperature, top_k, generator)
+            next_id = _pick(logits.cpu(), temperature, top_k, generator)
             if next_id == stop_id:
                 return
             yield next_id
-            ids = torch.cat([ids, torch.tensor([[next_id]])], dim=1)
+            ids = torch.cat([ids, torch.tensor([[next_id]], device=device)], dim=1)
 
     def generate(self, image, prompt_ids, **options) -> list[int]:
         """All of :meth:`stream`'s tokens at once."""

@@ -114,3 +114,12 @@ def test_tumour_grid_and_thumbnail_match_the_bag(slides):
     row, col = slides.bags.grid[0, first].tolist()
     tile = image[row * 64 : (row + 1) * 64, col * 64 : (col + 1) * 64].transpose(2, 0, 1)
     np.testing.assert_array_equal(tile, slides.bags.tiles[0, first].numpy())
+
+
+def test_fitting_the_slide_classifier_on_the_cpu_device_is_the_default(slides):
+    encoder = load_encoders().stage2
+    default = xaim.fit_slide_classifier(encoder, slides.bags, steps=5)
+    on_cpu = xaim.fit_slide_classifier(encoder, slides.bags, steps=5, device="cpu")
+    pairs = zip(on_cpu.state_dict().values(), default.state_dict().values(), strict=True)
+    assert all(torch.equal(a, b) for a, b in pairs)
+    assert {p.device.type for p in on_cpu.parameters()} == {"cpu"}

@@ -159,3 +159,32 @@ def test_train_command_makes_a_loadable_checkpoint(cases, tmp_path, monkeypatch,
     assert "trained 1 models" in capsys.readouterr().out
     model, _, meta = g.load_generalist(tmp_path / "meddr-mini.pt")
     assert model.config.n_layer == 1 and "medai-edu train generalist" in meta["command"]
+
+
+def same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
+    pairs = zip(a.state_dict().values(), b.state_dict().values(), strict=True)
+    return all(torch.equal(x, y) for x, y in pairs)
+
+
+@pytest.mark.parametrize("stage", ["pretrain", "instruction_tune"])
+def test_training_on_the_cpu_device_is_the_default(tokenizer, cases, stage):
+    examples = g.pretraining_examples(cases)
+    runs = []
+    for device in ({}, {"device": "cpu"}):
+        model = tiny(tokenizer)
+        if stage == "pretrain":
+            losses = g.pretrain(model, tokenizer, cases, steps=3, batch=4, **device)
+        else:
+            model = g.add_lora(model)
+            losses = g.instruction_tune(model, tokenizer, cases, examples, 3, 4, **device)
+        runs.append((losses, model))
+    (losses, model), (cpu_losses, cpu_model) = runs
+    assert cpu_losses == losses and same_weights(cpu_model, model)
+    assert {p.device.type for p in cpu_model.parameters()} == {"cpu"}
+
+
+def test_the_shipped_model_loads_onto_the_device_asked_for():
+    model, _, _ = g.load_generalist()
+    on_cpu, _, _ = g.load_generalist(device=torch.device("cpu"))
+    assert same_weights(on_cpu, model)
+    assert {p.device.type for p in on_cpu.parameters()} == {"cpu"}

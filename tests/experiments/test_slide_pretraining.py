@@ -8,6 +8,7 @@ import torch
 
 from medai_edu.cli import main
 from medai_edu.experiments import slide_pretraining as sp
+from medai_edu.models import create_model
 from medai_edu.retrieval import EmbeddingIndex, precision_at_k
 
 
@@ -65,3 +66,28 @@ def test_shipped_checkpoints_search_better_than_random_weights():
         neighbours = index.search(index.embeddings, k=3, exclude_self=True).index
         precision[key] = precision_at_k(y, y[neighbours])
     assert precision["stage2"] > precision["random"] + 0.1
+
+
+def same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
+    pairs = zip(a.state_dict().values(), b.state_dict().values(), strict=True)
+    return all(torch.equal(x, y) for x, y in pairs)
+
+
+def test_mil_training_on_the_cpu_device_is_the_default(bags):
+    runs = []
+    for device in ({}, {"device": "cpu"}):
+        torch.manual_seed(0)
+        model = create_model("mstar-mini", aggregator="abmil")
+        runs.append((sp.train_mil(model, bags, steps=3, batch=4, **device), model))
+    (losses, model), (cpu_losses, cpu_model) = runs
+    assert cpu_losses == losses and same_weights(cpu_model, model)
+    assert {p.device.type for p in cpu_model.parameters()} == {"cpu"}
+
+
+def test_pretraining_on_the_cpu_device_is_the_default(bags):
+    default = sp.pretrain_all(bags, simclr_steps=2, stage1_steps=2, stage2_steps=2)
+    on_cpu = sp.pretrain_all(bags, 2, 2, 2, device=torch.device("cpu"))
+    assert on_cpu.losses == default.losses
+    for key in sp.ENCODER_NAMES:
+        assert same_weights(getattr(on_cpu, key), getattr(default, key)), key
+        assert {p.device.type for p in getattr(on_cpu, key).parameters()} == {"cpu"}, key

@@ -190,6 +190,16 @@ def test_fit_mri_concepts_end_to_end_runs(small_cohort):
     assert set(model.seconds) == {"data", "extractor", "bottleneck"}
 
 
+def test_fit_mri_concepts_on_the_cpu_device_is_the_default(small_cohort):
+    train = small_cohort.subset(np.arange(32))
+    default = fit_mri_concepts(train, epochs=1, steps=5, seed=0)
+    on_cpu = fit_mri_concepts(train, epochs=1, steps=5, seed=0, device="cpu")
+    for part in ("extractor", "bottleneck"):
+        a, b = getattr(on_cpu, part).state_dict(), getattr(default, part).state_dict()
+        assert all(torch.equal(a[k], b[k]) for k in b), part
+    assert {p.device.type for p in on_cpu.extractor.parameters()} == {"cpu"}
+
+
 def test_slide_features_and_concepts():
     from medai_edu.experiments.slide_pretraining import make_slide_bags
     from medai_edu.models import create_model
