@@ -46,7 +46,9 @@ system-deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
 
-test: setup system-deps node-deps
+# The book build is where the labs are executed (once, cached); the tests then check the
+# executed labs from its cache and the built site in a browser.
+test: setup system-deps node-deps book
 	$(PY) -m pytest
 
 lint: setup
@@ -87,7 +89,7 @@ HUB_PORT ?= 8000
 hub: setup system-deps node-deps
 	$(VENV)/bin/medai-edu hub --port $(HUB_PORT) --state .hub
 
-bench: setup system-deps node-deps
+bench: setup system-deps node-deps $(MATHJAX)/tex-mml-chtml.js $(RELEASED)
 	$(PY) benchmarks/run.py
 
 # Remake the teaching checkpoints shipped in medai_edu/checkpoints (minutes on 2 cores).

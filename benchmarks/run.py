@@ -598,6 +598,37 @@ def bench_labs() -> Iterator[dict]:
         yield figure(name, time.perf_counter() - start, "s", budget, higher_is_better=False)
 
 
+@benchmark("book.build")
+def bench_book() -> Iterator[dict]:
+    """The book as `make book` builds it, into an empty output folder: the first build
+    (every lab and lecture note executed), then a rebuild with nothing changed (all from
+    the execution cache); and each notebook's execution time as the cache recorded it.
+    Targets on 2 cores: under 15 minutes, and under 1 minute."""
+    import subprocess
+
+    from jupyter_cache import get_cache
+
+    root = Path(__file__).resolve().parents[1]
+    jupyter_book = str(Path(sys.executable).parent / "jupyter-book")
+    with tempfile.TemporaryDirectory(prefix="medai-book-") as tmp:
+        command = [jupyter_book, "build", str(root / "book"), "--path-output", tmp]
+        command += ["--warningiserror", "--keep-going"]
+        seconds = []
+        for _ in range(2):
+            start = time.perf_counter()
+            subprocess.run(command, check=True, capture_output=True)
+            seconds.append(time.perf_counter() - start)
+        cache = get_cache(str(Path(tmp) / "_build" / ".jupyter_cache"))
+        executed = {
+            Path(record.uri).relative_to(root).with_suffix("").as_posix(): record.data
+            for record in cache.list_cache_records()
+        }
+    yield figure("book.first_build_seconds", seconds[0], "s", 15 * 60, higher_is_better=False)
+    yield figure("book.cached_rebuild_seconds", seconds[1], "s", 60, higher_is_better=False)
+    for name, data in sorted(executed.items()):
+        yield figure(f"book.execute.{name}", data.get("execution_seconds", float("nan")), "s")
+
+
 #: Labs with a budget other than a minute on 2 CPU cores.
 LAB_BUDGETS_S = {"05-build-a-medical-gpt": 120}
 
