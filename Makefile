@@ -63,9 +63,8 @@ format: setup
 MATHJAX := book/_mathjax/mathjax
 $(MATHJAX)/tex-mml-chtml.js: book/package.json book/package-lock.json
 	cd book && npm ci --no-audit --no-fund --loglevel=error
-	rm -rf $(MATHJAX) && mkdir -p $(MATHJAX)/output/chtml
-	cp book/node_modules/mathjax/es5/tex-mml-chtml.js $(MATHJAX)/
-	cp -r book/node_modules/mathjax/es5/output/chtml/fonts $(MATHJAX)/output/chtml/
+	rm -rf $(MATHJAX) && mkdir -p $(dir $(MATHJAX))
+	cp -r book/node_modules/mathjax/es5 $(MATHJAX)  # with the extensions it loads on demand
 
 # The students' versions of the assignments (nbgrader generate_assignment), for the book
 RELEASED := autograder/release/.released
