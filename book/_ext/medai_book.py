@@ -44,7 +44,7 @@ def add_hub_button(app: Sphinx, pagename: str, templatename, context: dict, doct
 
 def remove_thebe(app: Sphinx) -> None:
     """Drop sphinx-thebe's listener that adds its loader scripts to every page."""
-    for name, listeners in app.events.listeners.items():
+    for listeners in app.events.listeners.values():
         for listener in list(listeners):
             handler = listener.handler
             if getattr(handler, "__module__", "") == "sphinx_thebe" and handler.__name__ in (

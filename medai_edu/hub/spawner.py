@@ -3,8 +3,8 @@
 :class:`CourseSpawner` is JupyterHub's ``LocalProcessSpawner`` with what a course needs and a
 plain machine lacks (no system account per student):
 
-* **a home per user** under ``homes_root``, made on the first start with the course's labs
-  copied in (never over a student's own copy) and the role's Jupyter configuration;
+* **a home per user** under ``homes_root``, with the course's labs and real samples copied in
+  at each start, never over a student's own copy (:func:`copy_missing`);
 * **its own uid and sandbox** when the hub runs as root: ``uid_base + the hub's user id``,
   owning the home (mode 0700), inside bubblewrap (see :meth:`CourseSpawner.sandbox_command`),
   so a student's server and kernels see neither other homes nor the hub's database and
