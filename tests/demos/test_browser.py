@@ -16,15 +16,6 @@ expect = sync_api.expect
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 DISCLAIMER = "A teaching tool, not for clinical use."
 #: Bounds on every wait, in ms: the page loading, a UI update, a model's answer on 2 busy cores.
 LOAD_MS = 60_000
@@ -43,18 +34,6 @@ class AppPage:
     console_errors: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
     failed_requests: list[str] = field(default_factory=list)  # no answer, or HTTP >= 400
-
-
-@pytest.fixture(scope="module")
-def browser():
-    # `make test` installs Debian's chromium (Makefile: DEBIAN_PACKAGES, system-deps).
-    assert CHROMIUM.exists(), f"no Chromium at {CHROMIUM}: run `make system-deps`"
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture(scope="module")
