@@ -119,13 +119,6 @@ class HubSession:
         )
         return KernelConnection(socket, self.username or "student")
 
-    def stop_server(self) -> None:
-        self.http.delete(
-            self.url(f"/hub/api/users/{self.username}/server"),
-            headers={"X-XSRFToken": self.http.cookies.get("_xsrf", path="/hub/") or ""},
-            timeout=self.timeout,
-        )
-
 
 class KernelConnection:
     """Jupyter's messaging protocol over a kernel's websocket: just execute_request."""
