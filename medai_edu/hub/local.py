@@ -20,6 +20,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -32,6 +33,7 @@ HUB_FOLDER = REPO / "labs" / "hub"
 CONFIG = HUB_FOLDER / "jupyterhub_config.py"
 PROXY = HUB_FOLDER / "node_modules" / ".bin" / "configurable-http-proxy"
 STATE_VARIABLE = "MEDAI_HUB_STATE"  # set in every user server's environment by the config
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 DEMO_USERS = {"instructor": "instructor", "student1": "student", "student2": "student"}
 
 
@@ -216,20 +218,34 @@ def serve(state: Path, port: int = 8000) -> None:
     if token:
         settings.admin_token = token
     hub = LocalHub(settings)
-    hub.start()
+    # Ctrl-C (or SIGTERM) only sets a flag: a KeyboardInterrupt raised between two lines
+    # (say, just after the "Ctrl-C stops..." line) would skip the clean stop.
+    stopping = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stopping.set()) for sig in STOP_SIGNALS}
+    try:
+        hub.start()
+        print_welcome(hub, settings, accounts)
+        while not stopping.is_set() and hub.process.poll() is None:
+            stopping.wait(1)
+        if stopping.is_set():
+            print("\nStopping the students' servers, the hub and the proxy...", flush=True)
+        else:
+            print(f"The hub stopped on its own; see {state / 'hub.log'}.")
+    finally:
+        hub.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def print_welcome(hub: LocalHub, settings: HubSettings, accounts: dict[str, str]) -> None:
+    """Where to log in, the demo accounts and their passwords, and how to stop."""
     width = max(map(len, accounts))
     print(f"\nThe course hub is up: {hub.url}/hub/login\n")
     for name, password in accounts.items():
         role = "instructor (admin)" if name in settings.instructors else "student"
         print(f"  {name:<{width}}  password {password}   {role}")
-    print(f"\nState (database, homes, exchange) in {state}; log in {state / 'hub.log'}.")
+    print(
+        f"\nState (database, homes, exchange) in {settings.state}; log in {settings.state}/hub.log."
+    )
     print("Students can also sign up; an instructor approves them at /hub/authorize.")
-    print("Ctrl-C stops the hub, the proxy and every student's server.")
-    try:
-        while hub.process is not None and hub.process.poll() is None:
-            time.sleep(1)
-        print(f"The hub stopped on its own; see {state / 'hub.log'}.")
-    except KeyboardInterrupt:
-        print("\nStopping the students' servers, the hub and the proxy...")
-    finally:
-        hub.stop()
+    print("Ctrl-C stops the hub, the proxy and every student's server.", flush=True)

@@ -80,11 +80,13 @@ def test_make_hub_prints_the_login_and_stops_cleanly_on_ctrl_c(tmp_path):
         assert process.wait(timeout=90) == 0
     assert "Stopping" in process.stdout.read()
     assert hub_processes(state) == []
-    # a second start keeps the accounts and their passwords
+    # a second start keeps the accounts and their passwords; SIGTERM (a service manager's
+    # stop) stops it as cleanly as Ctrl-C
     again, lines = start(state, port)
     try:
         assert all(password in "".join(lines) for password in accounts.values())
     finally:
-        again.send_signal(signal.SIGINT)
+        again.send_signal(signal.SIGTERM)
         assert again.wait(timeout=90) == 0
+    assert "Stopping" in again.stdout.read()
     assert hub_processes(state) == []
