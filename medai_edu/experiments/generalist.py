@@ -52,6 +52,9 @@ from medai_edu.train import load_checkpoint, save_checkpoint
 #: against full module names); the vision encoder, projector and embeddings stay frozen.
 LORA_TARGETS = r".*decoder\.blocks\.\d+\.(attn\.(qkv|proj)|mlp\.(fc|proj))"
 
+#: The decoder's embeddings that instruction tuning also trains (see :func:`add_lora`).
+EMBEDDINGS = ("decoder.wte.weight", "decoder.wpe.weight")
+
 #: Settings of the comparison: (retrieval in the prompt, specialist in the prompt).
 SETTINGS = {
     "generalist": (False, False),
@@ -67,17 +70,46 @@ SETTINGS = {
 @dataclass
 class Specialist:
     """A specialist's predictions for a set of cases: ``probabilities`` (N, C) over the
-    cases' diagnoses, and the specialist's ``name``."""
+    cases' diagnoses, and the specialist's ``name``. ``embeddings`` (N, D): its own features
+    of each case, with which it finds similar cases; ``neighbours``: the diagnoses of each
+    case's ``k`` most similar training cases by those features (see :func:`consult`)."""
 
     name: str
     probabilities: np.ndarray
+    embeddings: np.ndarray | None = None
+    neighbours: list[list[str]] | None = None
 
     def subset(self, index) -> Specialist:
-        return Specialist(self.name, self.probabilities[np.asarray(index)])
+        index = np.asarray(index)
+        embeddings = None if self.embeddings is None else self.embeddings[index]
+        neighbours = None if self.neighbours is None else [self.neighbours[i] for i in index]
+        return Specialist(self.name, self.probabilities[index], embeddings, neighbours)
 
     def hint(self, i: int, diagnoses) -> tuple[str, str, float]:
         k = int(self.probabilities[i].argmax())
         return self.name, diagnoses[k].lower(), float(self.probabilities[i, k])
+
+
+def consult(train: Specialist, train_cases: ImageCases, query: Specialist | None = None, k=5):
+    """GSCo's second kind of guidance: the specialist also finds the visually similar cases,
+    by its own features. Returns ``query`` (or ``train``, leave-one-out) with ``neighbours``:
+    the diagnoses of the ``k`` nearest training cases in the specialist's embedding space."""
+    names = np.array([train_cases.diagnoses[d].lower() for d in train_cases.diagnosis])
+    index = EmbeddingIndex().fit(train.embeddings, names)
+    target = train if query is None else query
+    result = index.search(target.embeddings, k, exclude_self=query is None)
+    neighbours = [list(names[row]) for row in result.index]
+    return Specialist(target.name, target.probabilities, target.embeddings, neighbours)
+
+
+def context(i: int, cases: ImageCases, retrieved=None, specialist=None):
+    """(similar cases, specialist hint) for case ``i``'s prompt. With a specialist that
+    brings its own similar cases (GSCo), those stand in for MedDr-mini's own retrieval."""
+    hint = specialist.hint(i, cases.diagnoses) if specialist is not None else None
+    similar = retrieved[i] if retrieved else None
+    if similar and specialist is not None and specialist.neighbours is not None:
+        similar = specialist.neighbours[i]
+    return similar, hint
 
 
 def build_prompt(
@@ -261,12 +293,25 @@ def pretrain(
     return _train(model, tokenizer, cases, examples, steps, batch, lr, "pretraining", device)
 
 
-def add_lora(model: MedDrMini, rank: int = 16, alpha: int = 32):
-    """Freeze ``model`` and wrap it with LoRA adapters on :data:`LORA_TARGETS` (peft)."""
+def add_lora(model: MedDrMini, rank: int = 16, alpha: int = 32, train_embeddings: bool = True):
+    """Freeze ``model`` and wrap it with LoRA adapters on :data:`LORA_TARGETS` (peft).
+
+    With ``train_embeddings`` the decoder's token and position embeddings (:data:`EMBEDDINGS`)
+    stay trainable too. Pretraining never shows the words that only the tuning prompts use
+    ("specialist", "similar cases", the digits of a probability), nor the positions past its
+    longest sequence: their embeddings are still random, and LoRA on the blocks alone cannot
+    learn to read them (the hint was ignored on breast MRI). A big language model has seen
+    every token and position before; MedDr-mini learns them here, as one does for added
+    tokens."""
     from peft import LoraConfig, get_peft_model
 
     config = LoraConfig(r=rank, lora_alpha=alpha, target_modules=LORA_TARGETS, lora_dropout=0.0)
-    return get_peft_model(model, config)
+    model = get_peft_model(model, config)
+    if train_embeddings:
+        for name, parameter in model.named_parameters():
+            if name.endswith(EMBEDDINGS):
+                parameter.requires_grad_(True)
+    return model
 
 
 def tuning_examples(
@@ -293,14 +338,14 @@ def tuning_examples(
         for i in range(len(c)):
             for _ in range(repeats):
                 use_retrieval, use_specialist = rng.random(2) < context_share
-                hint = specialists[m].hint(i, c.diagnoses) if m in specialists else None
-                question, answer = diagnosis_question(c, i)
-                prompt = build_prompt(
-                    m,
-                    question,
-                    retrieved[m][i] if use_retrieval else None,
-                    hint if use_specialist else None,
+                similar, hint = context(
+                    i,
+                    c,
+                    retrieved[m] if use_retrieval else None,
+                    specialists.get(m) if use_specialist else None,
                 )
+                question, answer = diagnosis_question(c, i)
+                prompt = build_prompt(m, question, similar, hint)
                 # Sometimes hide the image when there is context, so that the model has to
                 # learn to read the context (modality dropout on the image).
                 blank = bool(use_retrieval or use_specialist) and rng.random() < blank_share
@@ -368,8 +413,7 @@ def diagnose(model, tokenizer, cases: ImageCases, retrieved=None, specialist=Non
     predicted, answers, tokens, start = [], [], 0, time.perf_counter()
     for i in range(len(cases)):
         question, _ = diagnosis_question(cases, i)
-        hint = specialist.hint(i, cases.diagnoses) if specialist is not None else None
-        prompt = build_prompt(cases.modality, question, retrieved[i] if retrieved else None, hint)
+        prompt = build_prompt(cases.modality, question, *context(i, cases, retrieved, specialist))
         text = answer(model, tokenizer, cases.images[i], prompt, max_new_tokens=12)
         options = options_of(question)
         choice = parse_choice(text, options)
@@ -432,9 +476,10 @@ def _correct_share(text: str, cases: ImageCases, i: int) -> float:
 
 @torch.no_grad()
 def mome_specialist(n: int, seed: int) -> Specialist:
-    """MOME-mini's malignancy probability for the breast-MRI cases ``make_image_cases(
-    "breast-mri", n, seed)`` makes: the specialist sees the full 3D mpMRI of the same cases
-    (the same cohort, regenerated), the generalist one 2D slice."""
+    """MOME-mini's malignancy probability and features (``MOMEMini.features``) for the
+    breast-MRI cases ``make_image_cases("breast-mri", n, seed)`` makes: the specialist sees
+    the full 3D mpMRI of the same cases (the same cohort, regenerated), the generalist one
+    2D slice."""
     from torch.utils.data import DataLoader
 
     from medai_edu.data.breast_mri import make_breast_mri_cohort
@@ -443,14 +488,20 @@ def mome_specialist(n: int, seed: int) -> Specialist:
 
     model = load_contenders()["mome-mini"].model.eval()
     loader = DataLoader(BreastMRIDataset(make_breast_mri_cohort(n, seed=seed)), batch_size=64)
-    malignant = torch.cat([model(inputs)["malignant"].sigmoid() for inputs, _ in loader]).numpy()
-    return Specialist("mome-mini", np.stack([1 - malignant, malignant], axis=1))
+    malignant, features = [], []
+    for inputs, _ in loader:
+        malignant.append(model(inputs)["malignant"].sigmoid())
+        features.append(model.features(inputs))
+    malignant = torch.cat(malignant).numpy()
+    probabilities = np.stack([1 - malignant, malignant], axis=1)
+    return Specialist("mome-mini", probabilities, torch.cat(features).numpy())
 
 
 def mstar_specialists(n_train: int, n_test: int, train_seed: int, test_seed: int):
     """mSTAR-mini (the shipped stage-2 encoder and its aggregator) with a logistic
     regression on its slide embeddings: the whole slide's tumour type. Returns
-    (out-of-fold predictions on the training slides, predictions on the test slides)."""
+    (out-of-fold predictions on the training slides, predictions on the test slides), each
+    with the slide embeddings."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import cross_val_predict
 
@@ -467,11 +518,15 @@ def mstar_specialists(n_train: int, n_test: int, train_seed: int, test_seed: int
     classifier = LogisticRegression(C=0.5, max_iter=1000)
     out_of_fold = cross_val_predict(classifier, x_train, y, cv=5, method="predict_proba")
     classifier.fit(x_train, y)
-    on_test = np.zeros((0, 3))
+    on_test, x_test = np.zeros((0, 3)), np.zeros((0, x_train.shape[1]))
     if n_test:
         test = make_slide_bags(n_test, seed=test_seed, max_tiles=24)
-        on_test = classifier.predict_proba(slide_embeddings(encoder, test, "aggregator"))
-    return Specialist("mstar-mini", out_of_fold), Specialist("mstar-mini", on_test)
+        x_test = slide_embeddings(encoder, test, "aggregator")
+        on_test = classifier.predict_proba(x_test)
+    return (
+        Specialist("mstar-mini", out_of_fold, np.asarray(x_train)),
+        Specialist("mstar-mini", on_test, np.asarray(x_test)),
+    )
 
 
 # --------------------------------------------------------------------------- end to end
@@ -492,7 +547,7 @@ def make_generalist_data(n_train=300, n_test=100, seed=0, specialists=True) -> G
     """Cases of every modality (``n_train`` per modality, or a dict modality -> count;
     training seed ``10 * seed + 1``, test ``10 * seed + 2``;
     no test cases when ``n_test`` is 0) and, when ``specialists``, MOME-mini's and
-    mSTAR-mini's predictions on them."""
+    mSTAR-mini's predictions on them, with the similar training cases each finds."""
     from medai_edu.data.instructions import make_image_cases
 
     train_seed, test_seed = 10 * seed + 1, 10 * seed + 2
@@ -507,6 +562,10 @@ def make_generalist_data(n_train=300, n_test=100, seed=0, specialists=True) -> G
         if n_test:
             test_specialists["breast-mri"] = mome_specialist(n_test, test_seed)
             test_specialists["pathology"] = pair[1]
+        for m, specialist in train_specialists.items():
+            if m in test_specialists:
+                test_specialists[m] = consult(specialist, train[m], test_specialists[m])
+            train_specialists[m] = consult(specialist, train[m])  # leave-one-out
     return GeneralistData(train, test, train_specialists, test_specialists)
 
 
@@ -524,7 +583,7 @@ class TrainedGeneralist:
 def train_generalist(
     data: GeneralistData,
     pretrain_steps=400,
-    tune_steps=600,
+    tune_steps=500,
     batch=32,
     pretrain_fraction=0.5,
     seed=0,

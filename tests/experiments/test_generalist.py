@@ -73,10 +73,16 @@ def test_retrieval_returns_the_right_neighbours(tokenizer, cases):
 def test_lora_adapts_only_the_decoder_and_leaves_the_base_alone(tokenizer, cases):
     model = g.add_lora(tiny(tokenizer))
     trainable = {n for n, p in model.named_parameters() if p.requires_grad}
-    assert trainable and all("lora_" in n for n in trainable)
-    assert all(".decoder.blocks." in n for n in trainable)
-    adapted = {n.rsplit(".lora_", 1)[0] for n in trainable}
+    adapters = {n for n in trainable if "lora_" in n}
+    assert adapters and all(".decoder.blocks." in n for n in adapters)
+    adapted = {n.rsplit(".lora_", 1)[0] for n in adapters}
     assert len(adapted) == 2 * 4  # qkv, attention proj, mlp fc, mlp proj in each block
+    # besides the adapters, only the token and position embeddings (the words and positions
+    # pretraining never showed); the vision encoder, projector and blocks stay frozen
+    assert {n.split("base_model.model.")[-1] for n in trainable - adapters} == set(g.EMBEDDINGS)
+    assert not any(p.requires_grad for n, p in model.named_parameters() if "vision" in n)
+    frozen = g.add_lora(tiny(tokenizer), train_embeddings=False)
+    assert all("lora_" in n for n, p in frozen.named_parameters() if p.requires_grad)
     before = {n: p.detach().clone() for n, p in model.named_parameters()}
     examples = g.pretraining_examples(cases)
     losses = g.instruction_tune(model, tokenizer, cases, examples, steps=3, batch=4)
@@ -86,7 +92,7 @@ def test_lora_adapts_only_the_decoder_and_leaves_the_base_alone(tokenizer, cases
         if "lora_B" in name:
             assert changed, name  # B starts at zero: the adapters learned something
         elif "lora_" not in name:
-            assert not changed, name
+            assert changed == name.endswith(g.EMBEDDINGS), name
 
 
 def test_pretraining_lowers_the_loss_and_the_model_answers(tokenizer, cases):
@@ -120,6 +126,30 @@ def test_options_and_specialist_hints():
     assert g.options_of(question) == ["dab positive", "dab negative"]
     specialist = g.Specialist("mome-mini", np.array([[0.2, 0.8], [0.9, 0.1]]))
     assert specialist.hint(0, ("Benign", "Malignant")) == ("mome-mini", "malignant", 0.8)
+
+
+def test_the_specialist_finds_similar_cases_by_its_own_features(cases):
+    """GSCo: the specialist's neighbours come from its embedding space, not the images."""
+    train = cases["breast-mri"].subset(range(6))  # diagnoses d0..d5
+    names = [train.diagnoses[d].lower() for d in train.diagnosis]
+    # each case's features point along its own axis; case 5 sits next to case 2
+    features = np.eye(6) + 0.01
+    features[5] = features[2] + 0.05 * np.eye(6)[5]
+    probabilities = np.tile([[0.3, 0.7]], (6, 1))
+    specialist = g.Specialist("mome-mini", probabilities, features)
+    own = g.consult(specialist, train, k=1)  # leave-one-out on the training cases
+    assert own.neighbours[2] == [names[5]] and own.neighbours[5] == [names[2]]
+    query = g.Specialist("mome-mini", probabilities[:2], features[[4, 2]] + 0.001)
+    found = g.consult(specialist, train, query, k=1)
+    assert found.neighbours == [[names[4]], [names[2]]]
+    assert found.subset([1]).neighbours == [[names[2]]]
+    # with the specialist's neighbours, they replace MedDr-mini's own retrieval
+    mine = [["own"], ["own"]]
+    assert g.context(1, train, mine, found) == ([names[2]], ("mome-mini", "malignant", 0.7))
+    assert g.context(1, train, None, found) == (None, ("mome-mini", "malignant", 0.7))
+    plain = g.Specialist("mome-mini", probabilities[:2])
+    assert g.context(1, train, mine, plain)[0] == ["own"]
+    assert g.context(1, train, mine, None) == (["own"], None)
 
 
 def test_checkpoint_keeps_the_lora_tuned_model(tokenizer, cases, tmp_path):
