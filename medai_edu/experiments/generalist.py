@@ -6,9 +6,10 @@ The recipe of MedDr (arXiv 2404.15127), in miniature:
 1. **Pretraining**: the vision encoder, projector and decoder learn, from scratch, to answer
    the instructions :mod:`medai_edu.data.instructions` bootstraps from labels (visual
    questions, multiple-choice diagnosis, short reports).
-2. **Instruction tuning with LoRA** (peft): the base model is frozen; low-rank adapters in
-   the decoder learn to use what the prompt adds: the diagnoses of the most similar
-   training cases (retrieval) and a specialist model's prediction.
+2. **Instruction tuning with LoRA** (peft): the base model is frozen but for its token and
+   position embeddings; low-rank adapters in the decoder learn to use what the prompt
+   adds: the diagnoses of the most similar training cases (retrieval) and a specialist's
+   guidance (GSCo): its prediction and the similar cases it finds by its own features.
 3. **Inference**: the same prompt, with or without retrieval and specialist; the answer is
    generated and parsed back to a diagnosis.
 
@@ -49,7 +50,8 @@ from medai_edu.retrieval import EmbeddingIndex
 from medai_edu.train import load_checkpoint, save_checkpoint
 
 #: The decoder blocks' linear layers that LoRA adapts (a regular expression peft matches
-#: against full module names); the vision encoder, projector and embeddings stay frozen.
+#: against full module names); the vision encoder and projector stay frozen, and the
+#: embeddings train only with ``add_lora(train_embeddings=True)``.
 LORA_TARGETS = r".*decoder\.blocks\.\d+\.(attn\.(qkv|proj)|mlp\.(fc|proj))"
 
 #: The decoder's embeddings that instruction tuning also trains (see :func:`add_lora`).
