@@ -1,5 +1,7 @@
 """MedDr-mini end to end: prompts, encoding, retrieval, LoRA, training, diagnosis, scores."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -130,8 +132,11 @@ def test_options_and_specialist_hints():
 
 def test_the_specialist_finds_similar_cases_by_its_own_features(cases):
     """GSCo: the specialist's neighbours come from its embedding space, not the images."""
-    train = cases["breast-mri"].subset(range(6))  # diagnoses d0..d5
-    names = [train.diagnoses[d].lower() for d in train.diagnosis]
+    # only case 5 is malignant, so a wrong neighbour shows in the diagnosis names
+    train = dataclasses.replace(
+        cases["breast-mri"].subset(range(6)), diagnosis=np.eye(6, dtype=np.int64)[5]
+    )
+    names = ["benign"] * 5 + ["malignant"]
     # each case's features point along its own axis; case 5 sits next to case 2
     features = np.eye(6) + 0.01
     features[5] = features[2] + 0.05 * np.eye(6)[5]
@@ -139,13 +144,13 @@ def test_the_specialist_finds_similar_cases_by_its_own_features(cases):
     specialist = g.Specialist("mome-mini", probabilities, features)
     own = g.consult(specialist, train, k=1)  # leave-one-out on the training cases
     assert own.neighbours[2] == [names[5]] and own.neighbours[5] == [names[2]]
-    query = g.Specialist("mome-mini", probabilities[:2], features[[4, 2]] + 0.001)
+    query = g.Specialist("mome-mini", probabilities[:2], features[[2, 5]] + 0.001)
     found = g.consult(specialist, train, query, k=1)
-    assert found.neighbours == [[names[4]], [names[2]]]
-    assert found.subset([1]).neighbours == [[names[2]]]
+    assert found.neighbours == [[names[2]], [names[5]]]
+    assert found.subset([1]).neighbours == [[names[5]]]
     # with the specialist's neighbours, they replace MedDr-mini's own retrieval
     mine = [["own"], ["own"]]
-    assert g.context(1, train, mine, found) == ([names[2]], ("mome-mini", "malignant", 0.7))
+    assert g.context(1, train, mine, found) == ([names[5]], ("mome-mini", "malignant", 0.7))
     assert g.context(1, train, None, found) == (None, ("mome-mini", "malignant", 0.7))
     plain = g.Specialist("mome-mini", probabilities[:2])
     assert g.context(1, train, mine, plain)[0] == ["own"]
