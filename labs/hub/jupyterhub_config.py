@@ -54,7 +54,8 @@ c.JupyterHub.template_paths = [str(Path(nativeauthenticator.__file__).parent / "
 
 # --- Each user's server: own process, own home and uid, limits, the course inside ----------
 c.JupyterHub.spawner_class = "medai_edu.hub.spawner.CourseSpawner"
-c.Spawner.cmd = [str(Path(sys.executable).parent / "jupyterhub-singleuser")]
+# the folder by its real path: a link to it (say in /tmp) is not there inside the sandbox
+c.Spawner.cmd = [str(Path(sys.executable).parent.resolve() / "jupyterhub-singleuser")]
 c.Spawner.default_url = "/lab"
 c.Spawner.mem_limit = settings.get("mem_limit", "4G")
 c.Spawner.cpu_limit = settings.get("cpu_limit", 1.0)

@@ -111,6 +111,7 @@ __all__ = [
     "SandboxResult",
     "SandboxUnavailable",
     "bubblewrap_available",
+    "python_executable",
     "run_notebook",
 ]
 
@@ -269,7 +270,7 @@ def _kill_uid(uid: int) -> None:
 
 def _sandbox_env(work: Path, extra: Mapping[str, str] | None) -> dict[str, str]:
     """The runner's (and kernel's) whole environment: nothing of the grader's leaks in."""
-    bin_dir = str(Path(sys.executable).parent)
+    bin_dir = os.path.dirname(python_executable())
     env = {
         "PATH": f"{bin_dir}:/usr/local/bin:/usr/bin:/bin",
         "HOME": str(work),
@@ -310,6 +311,15 @@ def _sandbox_env(work: Path, extra: Mapping[str, str] | None) -> dict[str, str]:
     return env
 
 
+def python_executable() -> str:
+    """This Python, by a path that holds inside the sandbox: its folder with links resolved
+    (a link in /tmp to the real folder vanishes under the private /tmp), but not the file
+    itself, which in a virtual environment links to the base interpreter and would lose the
+    environment."""
+    folder, name = os.path.split(sys.executable)
+    return os.path.join(os.path.realpath(folder), name)
+
+
 def runtime_paths() -> list[str]:
     """What the runner and the kernel need to see even under a hidden path: the Python
     installation, the environment's import paths inside it, and this package."""
@@ -326,6 +336,25 @@ def runtime_paths() -> list[str]:
             if any(is_under(real, prefix) for prefix in prefixes):
                 paths.add(real)
     return sorted(paths)
+
+
+def links_in_tmp() -> list[tuple[str, str]]:
+    """``(target, link)`` for each symbolic link under /tmp on the way to this Python, its
+    environment or an import path, as they were given (a ``.pth`` file or an editable
+    install may name a path through a link). The private /tmp has none of them, so the
+    sandbox makes them again."""
+    found: dict[str, str] = {}
+    for raw in [sys.executable, sys.prefix, *sys.path]:
+        if not raw or not os.path.isabs(raw) or not is_under(raw, "/tmp"):
+            continue
+        current = "/tmp"
+        for part in Path(raw).relative_to("/tmp").parts:
+            current = os.path.join(current, part)
+            if os.path.islink(current):
+                target = os.path.join(os.path.dirname(current), os.readlink(current))
+                found[current] = os.path.normpath(target)
+                break
+    return sorted((target, link) for link, target in found.items())
 
 
 def is_under(path: str, parent: str) -> bool:
@@ -375,6 +404,11 @@ def mount_args(
     for path in runtime:  # sorted: a parent comes before its children
         if path in hidden or not os.path.isdir(path) or any(is_under(path, p) for p in shown):
             continue
+        if any(is_under(path, r) for r in REPLACED):
+            # The sandbox mounts its own /tmp over everything planned here, so a cover or a
+            # bind under it would vanish (and remounting it read-only fails): the caller
+            # binds such paths into the private /tmp (`_inside_private_tmp`, the hub its own).
+            continue
         blocked = _first_blocked(path, uid)
         if blocked is not None:
             ops.setdefault(blocked, (blocked.count("/"), 0, "dir"))
@@ -405,7 +439,8 @@ def mount_args(
 
 def _inside_private_tmp(work: Path, runtime: list[str]) -> list[str]:
     """Bind the working directory, and a Python environment that lives under /tmp, into
-    the private /tmp, with the folders leading to them traversable."""
+    the private /tmp, with the folders leading to them traversable, and the links under
+    /tmp that lead to them made again."""
     args: list[str] = []
     made: set[str] = set()
     shown: list[str] = []
@@ -413,12 +448,31 @@ def _inside_private_tmp(work: Path, runtime: list[str]) -> list[str]:
         if any(is_under(path, p) for p in shown):
             continue
         shown.append(path)
-        for parent in reversed(Path(path).parents):
-            folder = str(parent)
-            if is_under(folder, "/tmp") and folder != "/tmp" and folder not in made:
-                made.add(folder)
-                args += ["--perms", "0755", "--dir", folder]
+        args += folders_to(path, "/tmp", made)
         args += [option, path, path]
+    return args + link_args(links_in_tmp(), made, shown)
+
+
+def folders_to(path: str, cover: str, made: set[str]) -> list[str]:
+    """bwrap arguments making the folders between ``cover`` and ``path`` (traversable)."""
+    args: list[str] = []
+    for parent in reversed(Path(path).parents):
+        folder = str(parent)
+        if is_under(folder, cover) and folder != cover and folder not in made:
+            made.add(folder)
+            args += ["--perms", "0755", "--dir", folder]
+    return args
+
+
+def link_args(links: list[tuple[str, str]], made: set[str], bound: list[str]) -> list[str]:
+    """bwrap arguments making each ``(target, link)`` under /tmp, except where a folder was
+    made or a bound folder already holds it."""
+    args: list[str] = []
+    for target, link in links:
+        if link in made or any(is_under(link, b) for b in bound):
+            continue
+        args += folders_to(link, "/tmp", made) + ["--symlink", target, link]
+        made.add(link)
     return args
 
 
@@ -657,7 +711,7 @@ def run_notebook(
             "--chdir",
             str(work),
             "--",
-            sys.executable,
+            python_executable(),
             "-I",
             "-m",
             RUNNER_MODULE,

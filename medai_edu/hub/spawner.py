@@ -25,7 +25,6 @@ import os
 import resource
 import shlex
 import shutil
-import sys
 from pathlib import Path
 from subprocess import Popen
 
@@ -33,7 +32,17 @@ from jupyterhub.spawner import LocalProcessSpawner
 from jupyterhub.utils import random_port
 from traitlets import Integer, List, Unicode, default
 
-from medai_edu.grading.sandbox import BWRAP, INSTALL_HINT, is_under, mount_args, runtime_paths
+from medai_edu.grading.sandbox import (
+    BWRAP,
+    INSTALL_HINT,
+    folders_to,
+    is_under,
+    link_args,
+    links_in_tmp,
+    mount_args,
+    python_executable,
+    runtime_paths,
+)
 
 # nbgrader's folders that belong to one instructor's working copy, not to the course source
 COURSE_SKIP = ("release", "submitted", "autograded", "feedback", "gradebook.db", "__pycache__")
@@ -175,7 +184,7 @@ class CourseSpawner(LocalProcessSpawner):
         bwrap = shutil.which(BWRAP)
         if bwrap is None:
             raise RuntimeError(f"the hub runs as root and needs bubblewrap: {INSTALL_HINT}")
-        home, exchange = str(self.home), os.path.realpath(self.exchange_root)
+        home, exchange = os.path.realpath(self.home), os.path.realpath(self.exchange_root)
         hidden = [os.path.realpath(p) for p in (self.state_root, Path.home(), "/run")]
         extra = [self.course_source, *self.hidden_paths]
         hidden += [os.path.realpath(p) for p in extra if p and os.path.exists(p)]
@@ -196,7 +205,7 @@ class CourseSpawner(LocalProcessSpawner):
             *_bind_inside(shown, covers),
             *[arg for path in read_only for arg in ("--remount-ro", path)],
             "--",
-            sys.executable,
+            python_executable(),
             *("-I", "-m", "medai_edu.hub.launch", str(uid), "--"),
         ]
 
@@ -261,17 +270,13 @@ def _missing_folders(home: Path, relative: Path) -> list[Path]:
 
 def _bind_inside(shown: list[tuple[str, str]], covers: list[str]) -> list[str]:
     """bwrap arguments binding each path back where a cover (tmpfs) hid it, with the
-    folders leading to it made (traversable) inside the cover."""
+    folders leading to it made (traversable) inside the cover, and the links under /tmp
+    that lead to the Python environment made again."""
     args: list[str] = []
     made: set[str] = set()
     for path, option in shown:
         inside = [c for c in covers if is_under(path, c) and c != path]
         if inside:
-            cover = max(inside, key=len)
-            for parent in reversed(Path(path).parents):
-                folder = str(parent)
-                if is_under(folder, cover) and folder != cover and folder not in made:
-                    made.add(folder)
-                    args += ["--perms", "0755", "--dir", folder]
+            args += folders_to(path, max(inside, key=len), made)
         args += [option, path, path]
-    return args
+    return args + link_args(links_in_tmp(), made, [path for path, _ in shown])
