@@ -17,6 +17,8 @@ each submission in its own process and restores deleted or edited test cells.
 """
 
 import builtins
+import json
+import os
 import warnings
 
 import numpy
@@ -55,6 +57,31 @@ NUMPY: dict = {
 #: Used to keep the warnings of a student's code out of stderr: nbgrader scores a test cell
 #: that writes to stderr 0, whatever its checks found.
 CATCH_WARNINGS = warnings.catch_warnings
+
+#: Checks in the grader's reference run publish what they expect (see checks.judge).
+CHECKS_MODE = os.environ.get("MEDAI_EDU_CHECKS", "")
+JSON_DUMPS = json.dumps
+
+
+class _Sealed:
+    """The placeholder of a sealed check's expected value (one object per process)."""
+
+    def __repr__(self) -> str:
+        return "checks.SEALED"
+
+
+SEALED = _Sealed()
+
+
+def _publisher():
+    try:
+        from IPython.display import publish_display_data
+    except ImportError:  # plain Python: checks compare in place, nothing is published
+        return None
+    return lambda data: publish_display_data(data, metadata={})
+
+
+PUBLISH = _publisher()
 
 MODULES: dict = {"numpy": numpy, "numpy.testing": numpy.testing, "builtins": builtins}
 

@@ -49,6 +49,7 @@ process, restores edited or deleted test cells and never trusts a kernel's outpu
 import medai_edu.grading._loader as _loader
 
 __all__ = [
+    "SEALED",
     "CheckFailed",
     "PartialCredit",
     "check_array_close",
@@ -109,6 +110,70 @@ _SHOW = 100  # characters of a value shown in a message
 
 class CheckFailed(_AssertionError):
     """A check failed; the message is written for the student."""
+
+
+# --------------------------------------------------------------------------------------
+# Grading outside the kernel: records of the reference run, probes of a student's run
+# --------------------------------------------------------------------------------------
+#
+# The grader never lets a student's kernel decide whether a test passed (see the grading
+# guide). It runs the instructor's solution once with MEDAI_EDU_CHECKS=record: every check
+# then also publishes what it expects (values, tolerances, message). In a student's run the
+# grader seals each check call, ``checks.check_close(answer, checks.SEALED)``: the expected
+# values never reach the kernel, and the check only publishes the answer it was given (a
+# probe). The grader compares probes with records itself (:func:`judge`), outside the kernel.
+
+#: Stands in for everything but the answer in a sealed check call.
+SEALED = _loader.SEALED
+#: The MIME type of records and probes in the kernel's display messages.
+MIME = "application/vnd.medai-edu.check+json"
+_MODE = _loader.CHECKS_MODE  # "record" in the reference run, else ""
+_publish = _loader.PUBLISH
+_dumps = _loader.JSON_DUMPS
+_STATE = {"part": None}  # the PartialCredit part running now
+
+
+def _encode(value):
+    """A plain value as JSON that keeps what JSON would lose: tuples, non-string keys."""
+    kind = _type(value)
+    if kind is _list:
+        return [_encode(item) for item in value]
+    if kind is _tuple:
+        return {"t": [_encode(item) for item in value]}
+    if kind is _dict:
+        return {"d": [[_encode(k), _encode(v)] for k, v in value.items()]}
+    return value
+
+
+def _decode(value):
+    kind = _type(value)
+    if kind is _list:
+        return [_decode(item) for item in value]
+    if kind is _dict:
+        if "t" in value:
+            return _tuple([_decode(item) for item in value["t"]])
+        return {_decode(k): _decode(v) for k, v in value["d"]}
+    return value
+
+
+def _send(payload: dict) -> None:
+    if _publish is None:
+        raise _B["RuntimeError"]("checks are graded outside the kernel only under IPython")
+    payload["part"] = _STATE["part"]
+    _publish({MIME: _dumps(payload)})
+
+
+def _probe(kind: str, read) -> None:
+    """Publish the answer as ``read()`` gives it, or why it cannot be read."""
+    try:
+        _send({"kind": kind, "value": _encode(read())})
+    except CheckFailed as failed:
+        _send({"kind": kind, "refused": failed.args[0]})
+
+
+def _record(kind: str, **spec) -> None:
+    if _MODE == "record":
+        _send({"kind": kind, **spec})
 
 
 # --------------------------------------------------------------------------------------
@@ -360,6 +425,20 @@ def _resolve_types(types) -> tuple:
     return _tuple(resolved)
 
 
+def _full_name(kind) -> str:
+    """``module.QualName`` of a type, read past any metaclass."""
+    module = _type.__dict__["__module__"].__get__(kind)
+    return f"{module}.{_type.__dict__['__qualname__'].__get__(kind)}"
+
+
+def _len_of(actual):
+    """The length of an exact list, tuple, dict or str, else None."""
+    kind = _type(actual)
+    if kind is _list or kind is _tuple or kind is _dict or kind is _str:
+        return _len(actual)
+    return None
+
+
 def check_type(actual, types, what: str = "the answer", reveal: bool = True, length=None):
     """Check that ``type(actual)`` is exactly one of ``types``: a type, the name of a builtin
     type (``"float"``) or a tuple of those.
@@ -369,7 +448,18 @@ def check_type(actual, types, what: str = "the answer", reveal: bool = True, len
     length=2)`` unpacks a checked tuple. ``reveal`` is accepted for symmetry; types and lengths
     are part of the task, so they are always shown.
     """
+    if types is SEALED:
+        _probe("type", lambda: _full_name(_type(actual)))
+        _probe("length", lambda: _len_of(actual))
+        return actual
     kinds = _resolve_types(types)
+    _record(
+        "type",
+        accepted=[_full_name(t) for t in kinds],
+        names=[_type_name(t) for t in kinds],
+        what=what,
+    )
+    _record("length", length=length, what=what)
     kind = _type(actual)
     if not _is_one_of(kind, kinds):
         names = " or ".join([_type_name(t) for t in kinds])
@@ -382,6 +472,16 @@ def check_type(actual, types, what: str = "the answer", reveal: bool = True, len
     return actual
 
 
+def _raised(call):
+    """The full names of the exception ``call()`` raises and its bases, or None."""
+    try:
+        with _catch_warnings(record=True):
+            call()
+    except _Exception as error:
+        return [_full_name(kind) for kind in _type.__dict__["__mro__"].__get__(_type(error))]
+    return None
+
+
 def check_raises(exception, call, what: str = "the call", reveal: bool = True) -> None:
     """Check that ``call()`` raises ``exception`` (an exception class, or the name of a builtin
     one: ``"ValueError"``, looked up as at import) or a subclass of it.
@@ -389,9 +489,13 @@ def check_raises(exception, call, what: str = "the call", reveal: bool = True) -
     ``call`` takes no arguments: ``check_raises("ValueError", lambda: f([]), what="f([])")``.
     The student's exception is never converted to text; only its type is named.
     """
+    if exception is SEALED:
+        _probe("raises", lambda: _raised(call))
+        return
     expected = _B[exception] if _type(exception) is _str else exception
     if not (_issubclass(_type(expected), _type) and _issubclass(expected, _BaseException)):
         raise _TypeError(f"not an exception class: {exception!r}")
+    _record("raises", expected=_full_name(expected), name=_type_name(expected), what=what)
     try:
         with _catch_warnings(record=True):  # a warning on stderr would zero the test cell
             call()
@@ -413,8 +517,12 @@ def check_equal(actual, expected, what: str = "the answer", reveal: bool = True)
     True/False is not a number here, nor a number True/False; a list and a tuple with the same
     items are equal. Floats are compared exactly: use :func:`check_close` for computed ones.
     """
+    if expected is SEALED:
+        return _probe("equal", lambda: _plain(actual, what))
     options = _Options(0.0, 0.0, False, reveal, what)
-    found = _compare(_plain(actual, what), _plain(expected, "the expected value"), options)
+    want = _plain(expected, "the expected value")
+    _record("equal", expected=_encode(want), what=what, reveal=reveal)
+    found = _compare(_plain(actual, what), want, options)
     if found is not None:
         raise CheckFailed(found)
 
@@ -433,8 +541,12 @@ def check_close(
 
     NaN matches NaN only with ``equal_nan=True``; infinities match only themselves.
     """
+    if expected is SEALED:
+        return _probe("close", lambda: _plain(actual, what))
     options = _Options(rtol, atol, equal_nan, reveal, what)
-    found = _compare(_plain(actual, what), _plain(expected, "the expected value"), options)
+    want = _plain(expected, "the expected value")
+    _record("close", expected=_encode(want), **_spec(options))
+    found = _compare(_plain(actual, what), want, options)
     if found is not None:
         raise CheckFailed(found)
 
@@ -451,19 +563,29 @@ def check_array_close(
     """Check an array (an exact ``np.ndarray`` or nested lists/tuples of numbers): the same
     shape as ``expected``, booleans where booleans are expected (and numbers where numbers
     are), and every element close (see :func:`check_close`)."""
+    if expected is SEALED:
+        return _probe("array", lambda: _list(_as_array(actual, what)))
     options = _Options(rtol, atol, equal_nan, reveal, what)
-    shape, values = _as_array(actual, what)
-    want_shape, wanted = _as_array(expected, "the expected value")
+    want = _list(_as_array(expected, "the expected value"))
+    _record("array", expected=_encode(want), **_spec(options))
+    found = _array_differs(_as_array(actual, what), want, options)
+    if found is not None:
+        raise CheckFailed(found)
+
+
+def _array_differs(got, want, options: _Options):
+    """None when the (shape, flat values) ``got`` matches ``want``, else a message."""
+    (shape, values), (want_shape, wanted) = got, want
+    shape, want_shape = _tuple(shape), _tuple(want_shape)
+    what = options.what
     if shape != want_shape:
-        if reveal:
-            raise CheckFailed(f"{what} should have shape {want_shape}, not {shape}")
-        raise CheckFailed(f"{what} has shape {shape}, not the expected shape")
+        if options.reveal:
+            return f"{what} should have shape {want_shape}, not {shape}"
+        return f"{what} has shape {shape}, not the expected shape"
     for index in _range(_len(wanted)):
         if _category(values[index]) != _category(wanted[index]):
             place = f"{what}[{', '.join([_str(i) for i in _unravel(index, shape)])}]"
-            raise CheckFailed(
-                f"{place} should be {_category(wanted[index])}, not {_category(values[index])}"
-            )
+            return f"{place} should be {_category(wanted[index])}, not {_category(values[index])}"
     wrong = [
         index
         for index in _range(_len(wanted))
@@ -473,7 +595,55 @@ def check_array_close(
         first = wrong[0]
         where = "[" + ", ".join([_str(i) for i in _unravel(first, shape)]) + "]"
         detail = options.differs(where, values[first], wanted[first])
-        raise CheckFailed(f"{detail}; {_len(wrong)} of {_len(wanted)} values differ")
+        return f"{detail}; {_len(wrong)} of {_len(wanted)} values differ"
+    return None
+
+
+def _spec(options: _Options) -> dict:
+    return {
+        "rtol": options.rtol,
+        "atol": options.atol,
+        "equal_nan": options.equal_nan,
+        "reveal": options.reveal,
+        "what": options.what,
+    }
+
+
+def judge(record: dict, probe: dict):
+    """Outside the kernel: None when a student's ``probe`` satisfies the reference run's
+    ``record`` of the same check, else the message for the student. Both are the decoded
+    JSON the checks published."""
+    kind, what = record["kind"], record.get("what", "the answer")
+    if probe.get("kind") != kind:
+        return f"{what}: the check did not run as the test wrote it"
+    if "refused" in probe:
+        return _str(probe["refused"])
+    got = _decode(probe.get("value"))
+    if kind == "type":
+        if got in record["accepted"]:
+            return None
+        names = " or ".join(record["names"])
+        return f"{what} should be of type {names}, not {got.rsplit('.', 1)[-1]}"
+    if kind == "length":
+        want = record["length"]
+        if want is None or got == want:
+            return None
+        return f"{what} should have {want} items, not {got}"
+    if kind == "raises":
+        if got is not None and record["expected"] in got:
+            return None
+        raised = "returned without one" if got is None else f"raised {got[0].rsplit('.', 1)[-1]}"
+        return f"{what} should raise {record['name']}, but it {raised}"
+    reveal = record.get("reveal", True)
+    if kind == "equal":
+        options = _Options(0.0, 0.0, False, reveal, what)
+    else:
+        rtol, atol = record["rtol"], record["atol"]
+        options = _Options(rtol, atol, record["equal_nan"], reveal, what)
+    want = _decode(record["expected"])
+    if kind == "array":
+        return _array_differs(got, want, options)
+    return _compare(got, want, options)
 
 
 # --------------------------------------------------------------------------------------
@@ -495,10 +665,12 @@ class _Part:
 
     def __enter__(self):
         self._quiet.__enter__()
+        _STATE["part"] = self._name
         return self
 
     def __exit__(self, kind, error, traceback):
         self._quiet.__exit__(None, None, None)
+        _STATE["part"] = None
         if kind is None:
             self._credit._results.append((self._name, True, ""))
             return False

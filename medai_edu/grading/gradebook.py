@@ -60,7 +60,10 @@ def export_csv(course_root, path, assignment: str | None = None) -> Path:
     """One row per student and assignment: score, maximum, and whether a person still has
     to grade something (``nbgrader export`` gives a similar table without the last)."""
     path = Path(path)
-    with Gradebook(gradebook_url(course_root)) as gb, open(path, "w", newline="") as out:
+    with (
+        Gradebook(gradebook_url(course_root)) as gb,
+        open(path, "w", newline="", encoding="utf-8") as out,
+    ):
         writer = csv.writer(out)
         writer.writerow(["student", "assignment", "score", "max_score", "needs_manual_grade"])
         assignments = [gb.find_assignment(assignment)] if assignment else gb.assignments

@@ -97,13 +97,13 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import nbformat
 
-from medai_edu.grading.sandbox_runner import STARTED_MARKER  # standard library only
+from medai_edu.grading.sandbox_runner import MAX_CHECK_BYTES, STARTED_MARKER  # stdlib only
 
 __all__ = [
     "STATUSES",
@@ -183,6 +183,15 @@ class SandboxResult:
     status: str
     reason: str
     seconds: float
+    #: cell index -> the checks' records or probes published while it ran (JSON strings),
+    #: taken out of the outputs (see medai_edu.grading.verdict)
+    checks: dict[int, list[str]] = field(default_factory=dict)
+    #: True when the notebook published more of them than the runner keeps
+    check_overflow: bool = False
+    #: cell index -> the kernel's execute-reply status ("ok", "error", "aborted")
+    replies: dict[int, str] = field(default_factory=dict)
+    #: the audit cell's findings (with ``audit=True``), JSON strings
+    audit: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -635,13 +644,15 @@ def run_notebook(
     limits: SandboxLimits | None = None,
     hidden_paths: Iterable[str | os.PathLike[str]] | None = None,
     env: Mapping[str, str] | None = None,
+    audit: bool = False,
 ) -> SandboxResult:
     """Execute ``nb`` in a sandbox and return the executed notebook.
 
     ``files`` maps a name in the working directory (``"data.csv"``, ``"data/x.npy"``) to the
     file or folder copied there. ``hidden_paths`` (default: the user's home directory) are
     covered inside the sandbox; pass the course directory, the gradebook and ``.git``.
-    ``env`` adds variables to the sandbox's otherwise minimal environment.
+    ``env`` adds variables to the sandbox's otherwise minimal environment. With ``audit``,
+    a last cell (removed from the result) reports signs of tampering in the kernel.
 
     Raises :class:`SandboxUnavailable` when the sandbox cannot run here (no bubblewrap, no
     user namespaces, a Python environment other users cannot read), and ``ValueError`` /
@@ -724,6 +735,7 @@ def run_notebook(
             str(limits.cell_output_chars),
             "--max-output-bytes",
             str(max(64 * 1024, limits.output_mb * MIB - 64 * 1024)),
+            *(["--audit"] if audit else []),
         ]
         try:
             proc = subprocess.Popen(
@@ -738,7 +750,8 @@ def run_notebook(
             )
         except (OSError, subprocess.SubprocessError) as err:
             raise SandboxUnavailable(f"could not start bubblewrap ({bwrap}): {err}") from err
-        pipes = _Pipes(proc, payload, len(payload) + limits.output_mb * MIB)
+        # the notebook, its outputs and the checks' records or probes (capped by the runner)
+        pipes = _Pipes(proc, payload, len(payload) + limits.output_mb * MIB + MAX_CHECK_BYTES)
         stopped = ""
         try:
             deadline = start + limits.wall_seconds
@@ -803,4 +816,12 @@ def _parse(pipes: _Pipes, returncode: int, limits: SandboxLimits, seconds: float
             f"student code may have killed it. stderr:\n{stderr[-2000:]}"
         )
         return SandboxResult(None, "sandbox_error", reason, seconds)
-    return SandboxResult(notebook, status, reason, seconds)
+    result = SandboxResult(notebook, status, reason, seconds)
+    try:
+        result.checks = {int(k): [str(m) for m in v] for k, v in envelope["checks"].items()}
+        result.replies = {int(k): str(v) for k, v in envelope["replies"].items()}
+        result.audit = [str(a) for a in envelope["audit"]]
+        result.check_overflow = bool(envelope["check_overflow"])
+    except (KeyError, TypeError, ValueError, AttributeError):
+        pass  # a run that ended early has none
+    return result

@@ -48,6 +48,63 @@ from time import monotonic
 from typing import Any
 
 STARTED_MARKER = "medai-edu-sandbox-runner: started"
+#: The MIME type of the checks' records and probes (medai_edu.grading.checks.MIME): taken out
+#: of the messages here and returned beside the notebook, never stored in it.
+CHECKS_MIME = "application/vnd.medai-edu.check+json"
+#: The MIME type of the audit cell's findings.
+AUDIT_MIME = "application/vnd.medai-edu.audit+json"
+AUDIT_KEY = "medai_edu_audit"  # marks the appended audit cell
+MAX_CHECK_MESSAGES = 200_000
+MAX_CHECK_BYTES = 64 * 1024 * 1024
+
+# Run by the runner before the student's notebook and after it: what the kernel looks like,
+# as evidence for the instructor (flags: what changed between the two). It runs in the
+# student's process, so a student may hide from it; the grade never depends on it.
+AUDIT_CELL = r"""
+def _medai_audit():
+    import json, sys, builtins
+    from IPython import get_ipython
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.display import publish_display_data
+    found = []
+    shell = get_ipython()
+    if getattr(shell, "custom_exceptions", ()):
+        found.append("a custom exception handler silences errors (set_custom_exc)")
+    for name in ("showtraceback", "showsyntaxerror", "run_cell", "run_code", "run_ast_nodes",
+                 "_showtraceback", "run_cell_async"):
+        mine = getattr(InteractiveShell, name, None)
+        here = getattr(type(shell), name, None)
+        code = getattr(getattr(here, "__code__", None), "co_filename", "")
+        if name in vars(shell) or here is not mine and "ipykernel" not in code:
+            found.append(f"the shell's {name} was replaced")
+    if shell.ast_transformers:
+        found.append("cells are rewritten before they run (ast_transformers)")
+    if len(shell.input_transformers_post) or len(shell.input_transformers_cleanup) > 3:
+        found.append("cell sources are rewritten before they run (input transformers)")
+    for event in ("pre_run_cell", "post_run_cell", "pre_execute", "post_execute"):
+        if any("matplotlib" not in getattr(f, "__module__", "") or ""
+               for f in shell.events.callbacks.get(event, [])):
+            found.append(f"code runs around every cell ({event} callback)")
+    if sys.gettrace() is not None or sys.getprofile() is not None:
+        found.append("a trace or profile function watches the cells")
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if type(stream).__module__ != "ipykernel.iostream":
+            found.append(f"sys.{name} was replaced ({type(stream).__name__})")
+    checks = sys.modules.get("medai_edu.grading.checks")
+    if checks is not None and type(checks).__name__ != "ReadOnlyModule":
+        found.append("the grading helpers' module was replaced")
+    loader = sys.modules.get("medai_edu.grading._loader")
+    if loader is not None:
+        for key, value in loader.BUILTINS.items():
+            if key.startswith("_") or key in ("input", "exit", "quit", "get_ipython",
+                                                  "display", "help"):
+                continue  # IPython and ipykernel set these for each cell
+            if getattr(builtins, key, value) is not value:
+                found.append(f"the builtin {key} was rebound")
+    publish_display_data({"application/vnd.medai-edu.audit+json": json.dumps(found)})
+_medai_audit()
+"""
 TRUNCATION_NOTE = "[output truncated by the grader]"
 PR_SET_DUMPABLE = 4
 PR_SET_NO_NEW_PRIVS = 38
@@ -89,7 +146,9 @@ def describe_cell(nb: Any, index: int) -> str:
     if len(first) > 80:
         first = first[:77] + "..."
     grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-    label = f"cell {index + 1} of {len(nb.cells)}"
+    total = len([c for c in nb.cells if not c.get("metadata", {}).get(AUDIT_KEY)])
+    first = nb.cells[0].get("metadata", {}).get(AUDIT_KEY) if nb.cells else False
+    label = f"cell {index + (0 if first else 1)} of {total}"
     if grade_id:
         label += f" (grade_id {grade_id!r})"
     return f"{label}: `{first}`"
@@ -128,6 +187,35 @@ def _client_class():  # imported lazily: nbclient is only needed inside the sand
             self._cell_clipped: set[int] = set()
             self._cell_dropped: set[int] = set()
             self.timeout_func = self._timeout_for
+            self.check_messages: dict[int, list[str]] = {}
+            self.check_bytes = 0
+            self.check_overflow = False
+            self.audit: list[str] = []
+            self.replies: dict[int, str] = {}
+
+        # -- what the grader reads beside the outputs ----------------------------------------
+        def _take_check_message(self, cell_index: int, data: dict) -> bool:
+            """Keep a record or probe of the checks (or the audit's findings) for the
+            grader; True when ``data`` was one, so it is not stored as an output."""
+            if AUDIT_MIME in data:
+                self.audit.append(str(data[AUDIT_MIME])[:100_000])
+                return True
+            if CHECKS_MIME not in data:
+                return False
+            message = str(data[CHECKS_MIME])
+            count = sum(len(v) for v in self.check_messages.values())
+            if count >= MAX_CHECK_MESSAGES or self.check_bytes + len(message) > MAX_CHECK_BYTES:
+                self.check_overflow = True  # a flood: the grader fails the cells it spoils
+                return True
+            self.check_bytes += len(message)
+            self.check_messages.setdefault(cell_index, []).append(message)
+            return True
+
+        def _check_raise_for_error(self, cell, cell_index, exec_reply):
+            if exec_reply is not None:  # "ok" or "error", whatever the outputs show
+                status = exec_reply.get("content", {}).get("status")
+                self.replies[cell_index] = str(status)
+            return super()._check_raise_for_error(cell, cell_index, exec_reply)
 
         # -- time --------------------------------------------------------------------------
         def _timeout_for(self, cell: Any) -> int:
@@ -225,6 +313,10 @@ def _client_class():  # imported lazily: nbclient is only needed inside the sand
         def process_message(self, msg, cell, cell_index):
             # before nbclient copies display data into earlier outputs (display_id updates)
             msg_type = msg.get("msg_type")
+            if msg_type == "display_data":
+                data = (msg.get("content") or {}).get("data") or {}
+                if isinstance(data, dict) and self._take_check_message(cell_index, data):
+                    return None
             if msg_type in ("display_data", "execute_result", "update_display_data"):
                 content = msg.get("content") or {}
                 data = content.get("data") or {}
@@ -292,6 +384,11 @@ def execute(data: bytes, args: argparse.Namespace, started: float) -> dict[str, 
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None
+    if args.audit:  # before any student code (the baseline) and after all of it
+        from nbformat.v4 import new_code_cell
+
+        nb.cells.insert(0, new_code_cell(AUDIT_CELL, metadata={AUDIT_KEY: True}))
+        nb.cells.append(new_code_cell(AUDIT_CELL, metadata={AUDIT_KEY: True}))
 
     deadline = started + args.time_budget
     client = _client_class()(
@@ -363,7 +460,18 @@ def execute(data: bytes, args: argparse.Namespace, started: float) -> dict[str, 
         status = "kernel_died"
         reason = f"execution stopped in {describe_cell(nb, client.current_index)}: {exc!r}"
         _mark_unfinished(nb, client.current_index, type(exc).__name__, reason)
-    return {"status": status, "reason": reason, "notebook": nb}
+    shift = 1 if args.audit else 0  # indices as in the notebook the grader sent
+    if args.audit:
+        nb.cells = [c for c in nb.cells if not c.get("metadata", {}).get(AUDIT_KEY)]
+    return {
+        "status": status,
+        "reason": reason,
+        "notebook": nb,
+        "checks": {str(i - shift): m for i, m in client.check_messages.items()},
+        "check_overflow": client.check_overflow,
+        "replies": {str(i - shift): r for i, r in client.replies.items()},
+        "audit": client.audit,
+    }
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -373,6 +481,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--time-budget", type=float, default=270.0)
     parser.add_argument("--max-text", type=int, default=100_000)
     parser.add_argument("--max-output-bytes", type=int, default=2 * 1024 * 1024)
+    parser.add_argument("--audit", action="store_true", help="append the audit cell")
     return parser.parse_args(argv)
 
 
