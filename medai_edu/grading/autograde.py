@@ -158,9 +158,15 @@ def score_cells(executed, release, records=None, probes=None, replies=None):
             score, reason = 0.0, "the cell raised an error that the notebook did not show"
             flags.append(f"{gid}: the kernel reported an error that was not shown (silenced)")
         if is_test(cell) and gid in records:
-            verdict = judge_cell(records[gid], probes.get(index, []), points)
+            got = probes.get(index, [])
+            verdict = judge_cell(records[gid], got, points)
             if verdict.flag:
                 flags.append(f"{gid}: {verdict.flag}")
+            if len(got) < len(records[gid]) and not errors and replies.get(index) == "ok":
+                flags.append(
+                    f"{gid}: {len(got)} of {len(records[gid])} checks reported, yet the cell "
+                    "showed no error (the test cell was changed or bypassed as it ran)"
+                )
             if verdict.score < score:
                 score, reason = verdict.score, verdict.reason[:300]
             elif verdict.reason and not reason:

@@ -37,6 +37,7 @@ This module imports only the standard library, nbformat and nbclient.
 from __future__ import annotations
 
 import argparse
+import base64
 import ctypes
 import json
 import os
@@ -66,6 +67,8 @@ def _medai_audit():
     from IPython import get_ipython
     from IPython.core.interactiveshell import InteractiveShell
     from IPython.display import publish_display_data
+    import os, ipykernel
+    kernel_files = os.path.dirname(ipykernel.__file__) + os.sep  # cells run as ipykernel_*.py
     found = []
     shell = get_ipython()
     if getattr(shell, "custom_exceptions", ()):
@@ -75,16 +78,22 @@ def _medai_audit():
         mine = getattr(InteractiveShell, name, None)
         here = getattr(type(shell), name, None)
         code = getattr(getattr(here, "__code__", None), "co_filename", "")
-        if name in vars(shell) or here is not mine and "ipykernel" not in code:
+        if name in vars(shell) or here is not mine and not code.startswith(kernel_files):
             found.append(f"the shell's {name} was replaced")
-    if shell.ast_transformers:
-        found.append("cells are rewritten before they run (ast_transformers)")
-    if len(shell.input_transformers_post) or len(shell.input_transformers_cleanup) > 3:
-        found.append("cell sources are rewritten before they run (input transformers)")
+    from ipykernel.ipkernel import IPythonKernel
+    for name in ("do_execute", "execute_request", "send_response"):
+        method = getattr(IPythonKernel, name, None)
+        code = getattr(getattr(method, "__code__", None), "co_filename", "")
+        if method is not None and not code.startswith(kernel_files):
+            found.append(f"the kernel's {name} was replaced (its replies may lie)")
+    # counted, so that the grader sees what changed since the first audit
+    count = len(shell.ast_transformers)
+    found.append(f"cells are rewritten before they run ({count} ast_transformers)")
+    count = len(shell.input_transformers_post) + len(shell.input_transformers_cleanup)
+    found.append(f"cell sources are rewritten before they run ({count} input transformers)")
     for event in ("pre_run_cell", "post_run_cell", "pre_execute", "post_execute"):
-        if any("matplotlib" not in getattr(f, "__module__", "") or ""
-               for f in shell.events.callbacks.get(event, [])):
-            found.append(f"code runs around every cell ({event} callback)")
+        count = len(shell.events.callbacks.get(event, []))
+        found.append(f"code runs around every cell ({count} {event} callbacks)")
     if sys.gettrace() is not None or sys.getprofile() is not None:
         found.append("a trace or profile function watches the cells")
     for name in ("stdout", "stderr"):
@@ -387,8 +396,11 @@ def execute(data: bytes, args: argparse.Namespace, started: float) -> dict[str, 
     if args.audit:  # before any student code (the baseline) and after all of it
         from nbformat.v4 import new_code_cell
 
-        nb.cells.insert(0, new_code_cell(AUDIT_CELL, metadata={AUDIT_KEY: True}))
-        nb.cells.append(new_code_cell(AUDIT_CELL, metadata={AUDIT_KEY: True}))
+        # one line that names nothing a line-filtering input transformer would look for
+        encoded = base64.b64encode(AUDIT_CELL.encode()).decode()
+        audit = f"exec(__import__('base64').b64decode('{encoded}').decode())"
+        nb.cells.insert(0, new_code_cell(audit, metadata={AUDIT_KEY: True}))
+        nb.cells.append(new_code_cell(audit, metadata={AUDIT_KEY: True}))
 
     deadline = started + args.time_budget
     client = _client_class()(

@@ -210,7 +210,7 @@ def attacks_names():
         ("clear_metadata", FULL - 3),  # the metadata is restored, the test fails
         ("grade_ids", FULL - 4),  # no bonus: the renamed test is restored and fails
         ("always_equal", FULL - 4),
-        ("patch_helpers", 0.0),  # tampering: not run, flagged for review
+        ("patch_helpers", FULL - 4),  # flagged; its own cell failed, so question 3 did
         ("exit", 2.0),  # question 1's test ran before the kernel died
         ("loop", 2.0),  # the same, then the cell timed out
         ("fork", 2.0),  # the fork bomb comes after question 1's test, and times out
@@ -233,7 +233,7 @@ def test_the_score(graded, student, expected):
         ("exit", "kernel_died", "q2_solution"),
         ("invalid_json", "unreadable", "invalid JSON"),
         ("other_assignment", "unreadable", "another assignment"),
-        ("patch_helpers", "tampering", "rebinds a test helper: `checks.check_close"),
+        ("patch_helpers", "flagged", "rebinds a test helper: `checks.check_close"),
     ],
 )
 def test_a_clear_reason(graded, student, status, words):
