@@ -173,6 +173,19 @@ def cmd_grade(args) -> int:
         print(f"{r.student:20s} {r.score:6g} / {r.max_score:g}{note}")
     if args.export:
         print(f"grades written to {export_csv(args.course, args.export, args.assignment)}")
+    if args.lms:
+        from medai_edu.grading.lms import export_grades
+
+        for fmt, path in export_grades(args.course, args.lms, args.assignment).items():
+            print(f"{fmt} grades written to {path}")
+    if args.similarity:
+        from medai_edu.grading.similarity import course_report
+
+        pairs = course_report(args.course, args.assignment, args.similarity, args.threshold)
+        print(
+            f"similarity report ({len(pairs)} pairs at or above {args.threshold:g}, evidence "
+            f"for a person, not a penalty): {args.similarity}"
+        )
     return 0
 
 
@@ -231,6 +244,15 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--jobs", type=int, help="worker processes (default: the cores)")
     grade.add_argument("--scheduler", help="address of a Dask scheduler to grade on")
     grade.add_argument("--export", help="write the assignment's grades to this CSV file")
+    grade.add_argument(
+        "--lms", metavar="FOLDER", help="also write Canvas, Moodle and nbgrader CSV files here"
+    )
+    grade.add_argument(
+        "--similarity", metavar="REPORT.html", help="compare every pair's solutions; write HTML"
+    )
+    grade.add_argument(
+        "--threshold", type=float, default=0.8, help="similarity reported from (default 0.8)"
+    )
     grade.set_defaults(func=cmd_grade)
     return parser
 

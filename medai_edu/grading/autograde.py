@@ -194,12 +194,12 @@ def _declared_files(release_folder: Path) -> dict[str, str]:
     }
 
 
-def _sealed(notebook):
+def _sealed(notebook, for_reference: bool = False):
     """A copy of ``notebook`` whose test cells are sealed (:func:`.verdict.seal`)."""
     sealed = nbformat.from_dict(copy.deepcopy(dict(notebook)))
     for cell in sealed.cells:
         if is_test(cell) and cell.cell_type == "code":
-            cell.source = seal(cell.source)
+            cell.source = seal(cell.source, for_reference)
     return sealed
 
 
@@ -215,11 +215,11 @@ def reference_records(course_root, assignment: str, limits=None) -> dict:
     for release_path in sorted(release_folder.glob("*.ipynb")):
         source = nbformat.read(course.source(assignment) / release_path.name, as_version=4)
         try:
-            _sealed(source)
+            sealed = _sealed(source, for_reference=True)
         except SealError as err:
             raise ReferenceError(f"{release_path.name}: {err}") from err
         run = run_notebook(
-            source,
+            sealed,
             files=_declared_files(release_folder),
             limits=limits,
             hidden_paths=course.hidden_paths(),

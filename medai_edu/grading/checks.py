@@ -117,11 +117,12 @@ class CheckFailed(_AssertionError):
 # --------------------------------------------------------------------------------------
 #
 # The grader never lets a student's kernel decide whether a test passed (see the grading
-# guide). It runs the instructor's solution once with MEDAI_EDU_CHECKS=record: every check
-# then also publishes what it expects (values, tolerances, message). In a student's run the
-# grader seals each check call, ``checks.check_close(answer, checks.SEALED)``: the expected
-# values never reach the kernel, and the check only publishes the answer it was given (a
-# probe). The grader compares probes with records itself (:func:`judge`), outside the kernel.
+# guide). It runs the instructor's solution once with MEDAI_EDU_CHECKS=record and the expected
+# values sealed: every check then publishes the solution's answer as what it expects, with
+# its tolerances and message. In a student's run the grader seals each check call to
+# ``checks.check_close(answer, checks.SEALED)``: the expected values never reach the kernel,
+# and the check only publishes the answer it was given (a probe). The grader compares probes
+# with records itself (:func:`judge`), outside the kernel.
 
 #: Stands in for everything but the answer in a sealed check call.
 SEALED = _loader.SEALED
@@ -517,7 +518,9 @@ def check_equal(actual, expected, what: str = "the answer", reveal: bool = True)
     True/False is not a number here, nor a number True/False; a list and a tuple with the same
     items are equal. Floats are compared exactly: use :func:`check_close` for computed ones.
     """
-    if expected is SEALED:
+    if expected is SEALED and _MODE == "record":  # the reference run: the solution's answer
+        expected = actual
+    elif expected is SEALED:
         return _probe("equal", lambda: _plain(actual, what))
     options = _Options(0.0, 0.0, False, reveal, what)
     want = _plain(expected, "the expected value")
@@ -541,7 +544,9 @@ def check_close(
 
     NaN matches NaN only with ``equal_nan=True``; infinities match only themselves.
     """
-    if expected is SEALED:
+    if expected is SEALED and _MODE == "record":  # the reference run: the solution's answer
+        expected = actual
+    elif expected is SEALED:
         return _probe("close", lambda: _plain(actual, what))
     options = _Options(rtol, atol, equal_nan, reveal, what)
     want = _plain(expected, "the expected value")
@@ -563,7 +568,9 @@ def check_array_close(
     """Check an array (an exact ``np.ndarray`` or nested lists/tuples of numbers): the same
     shape as ``expected``, booleans where booleans are expected (and numbers where numbers
     are), and every element close (see :func:`check_close`)."""
-    if expected is SEALED:
+    if expected is SEALED and _MODE == "record":  # the reference run: the solution's answer
+        expected = actual
+    elif expected is SEALED:
         return _probe("array", lambda: _list(_as_array(actual, what)))
     options = _Options(rtol, atol, equal_nan, reveal, what)
     want = _list(_as_array(expected, "the expected value"))

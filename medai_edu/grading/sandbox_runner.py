@@ -156,8 +156,8 @@ def describe_cell(nb: Any, index: int) -> str:
         first = first[:77] + "..."
     grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
     total = len([c for c in nb.cells if not c.get("metadata", {}).get(AUDIT_KEY)])
-    first = nb.cells[0].get("metadata", {}).get(AUDIT_KEY) if nb.cells else False
-    label = f"cell {index + (0 if first else 1)} of {total}"
+    audited = nb.cells[0].get("metadata", {}).get(AUDIT_KEY) if nb.cells else False
+    label = f"cell {index + (0 if audited else 1)} of {total}"
     if grade_id:
         label += f" (grade_id {grade_id!r})"
     return f"{label}: `{first}`"

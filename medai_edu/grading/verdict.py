@@ -6,8 +6,11 @@ failed assertion, and an input transformer can rewrite a test cell before it run
 grader never takes the kernel's word that a test passed. Instead:
 
 1. **Reference run.** The instructor's source notebook (solutions and all tests) runs once,
-   in the sandbox, with ``MEDAI_EDU_CHECKS=record``: every ``checks.check_*`` call in a test
-   cell publishes what it expects (values, tolerances, message, its PartialCredit part).
+   in the sandbox, with ``MEDAI_EDU_CHECKS=record`` and its test cells sealed in the
+   reference form (:func:`seal` with ``for_reference``): every ``checks.check_*`` call in a
+   test cell publishes what the solution answered, with the test's tolerances, message and
+   PartialCredit part; that is what a student's answer must match. (The same statements run
+   in both runs, so the random inputs a test draws are the same.)
 2. **Sealed student run.** Before a student's notebook runs, :func:`seal` rewrites each
    check call of its test cells to ``checks.check_X(answer, checks.SEALED)``: the expected
    values, and assignments whose only use was to hold them, never reach the kernel. A sealed
@@ -44,35 +47,68 @@ class SealError(ValueError):
     """A test cell cannot be sealed (it does not parse, or calls a check oddly)."""
 
 
-class _Sealer(ast.NodeTransformer):
+#: The checks whose second argument is the expected value.
+EXPECTED_SECOND = ("check_equal", "check_close", "check_array_close")
+
+
+def _check_call(node: ast.AST) -> str | None:
+    """The helper's name when ``node`` is a ``checks.check_*(...)`` call, else None."""
+    if not isinstance(node, ast.Call):
+        return None
+    func = node.func
+    if (
+        isinstance(func, ast.Attribute)
+        and isinstance(func.value, ast.Name)
+        and func.value.id == "checks"
+        and func.attr in ANSWER_ARGUMENT
+    ):
+        return func.attr
+    return None
+
+
+def _sealed_marker() -> ast.Attribute:
+    return ast.Attribute(value=ast.Name("checks", ast.Load()), attr="SEALED", ctx=ast.Load())
+
+
+class _SealExpected(ast.NodeTransformer):
+    """Replace each check's expected value by ``checks.SEALED``, keeping its other
+    arguments (tolerances, message, types): the reference run's form."""
+
     def __init__(self) -> None:
-        self.sealed = 0
-        self.removed: set[str] = set()  # names read by the removed expected arguments
+        self.removed: set[str] = set()  # names the expected values read
 
     def visit_Call(self, node: ast.Call) -> ast.AST:
         self.generic_visit(node)
-        func = node.func
-        if not (
-            isinstance(func, ast.Attribute)
-            and isinstance(func.value, ast.Name)
-            and func.value.id == "checks"
-            and func.attr in ANSWER_ARGUMENT
-        ):
+        name = _check_call(node)
+        if name not in EXPECTED_SECOND:
             return node
-        position, keyword = ANSWER_ARGUMENT[func.attr]
+        expected = next((k for k in node.keywords if k.arg == "expected"), None)
+        if expected is not None:
+            dropped, expected.value = expected.value, _sealed_marker()
+        elif len(node.args) >= 2:
+            dropped, node.args[1] = node.args[1], _sealed_marker()
+        else:
+            raise SealError(f"checks.{name} without its expected value")
+        self.removed |= {n.id for n in ast.walk(dropped) if isinstance(n, ast.Name)}
+        return node
+
+
+class _KeepAnswerOnly(ast.NodeTransformer):
+    """``checks.check_X(answer, checks.SEALED)``: the student's form, nothing else."""
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        self.generic_visit(node)
+        name = _check_call(node)
+        if name is None:
+            return node
+        position, keyword = ANSWER_ARGUMENT[name]
         answer = next((k.value for k in node.keywords if k.arg == keyword), None)
         if answer is None:
             if len(node.args) <= position:
-                raise SealError(f"checks.{func.attr} without its {keyword!r} argument")
+                raise SealError(f"checks.{name} without its {keyword!r} argument")
             answer = node.args[position]
-        dropped = [a for i, a in enumerate(node.args) if i != position]
-        dropped += [k.value for k in node.keywords if k.arg != keyword]
-        for expression in dropped:
-            self.removed |= {n.id for n in ast.walk(expression) if isinstance(n, ast.Name)}
-        sealed = ast.Attribute(value=ast.Name("checks", ast.Load()), attr="SEALED", ctx=ast.Load())
-        args = [sealed, answer] if position == 1 else [answer, sealed]
-        self.sealed += 1
-        return ast.copy_location(ast.Call(func=func, args=args, keywords=[]), node)
+        args = [_sealed_marker(), answer] if position == 1 else [answer, _sealed_marker()]
+        return ast.copy_location(ast.Call(func=node.func, args=args, keywords=[]), node)
 
 
 def _assigned_names(statement: ast.stmt) -> set[str] | None:
@@ -96,7 +132,11 @@ def _drop_unread_assignments(tree: ast.Module, candidates: set[str]) -> None:
     more and that only expected values read before sealing: they would hold (or compute)
     the answers."""
     while True:
-        read = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and n.ctx != ast.Store()}
+        read = {
+            n.id
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Store)
+        }
         changed = False
         for node in ast.walk(tree):
             for field in ("body", "orelse", "finalbody"):
@@ -112,15 +152,23 @@ def _drop_unread_assignments(tree: ast.Module, candidates: set[str]) -> None:
             return
 
 
-def seal(source: str) -> str:
-    """The test cell ``source`` with every check call sealed (see the module docstring)."""
+def seal(source: str, for_reference: bool = False) -> str:
+    """The test cell ``source`` sealed (see the module docstring).
+
+    The student's form keeps only each check's answer. The reference run's form
+    (``for_reference``) keeps the checks' other arguments too, so the solution's answers are
+    recorded with the test's tolerances and messages. Both drop the same statements, so the
+    two runs draw the same random numbers in the same order.
+    """
     try:
         tree = ast.parse(source)
     except SyntaxError as err:
         raise SealError(f"the test cell does not parse as Python: {err}") from err
-    sealer = _Sealer()
-    tree = sealer.visit(tree)
-    _drop_unread_assignments(tree, sealer.removed)
+    expected = _SealExpected()
+    tree = expected.visit(tree)
+    _drop_unread_assignments(tree, expected.removed)
+    if not for_reference:
+        tree = _KeepAnswerOnly().visit(tree)
     return ast.unparse(ast.fix_missing_locations(tree))
 
 

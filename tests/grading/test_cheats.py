@@ -229,3 +229,26 @@ def test_answers_imported_from_the_package_score_0_on_those_questions(graded):
     oblique = results["import_oblique"].scores[ASSIGNMENT]
     assert oblique["q3_tests"].score == 0.0  # the module's file is not in the sandbox
     assert oblique["q1_tests"].score == 2.0 and oblique["q2_tests"].score == 4.0
+
+
+def test_the_command_line_closes_the_loop(graded, tmp_path, capsys):
+    """``medai-edu grade ... --lms FOLDER --similarity REPORT.html`` on the graded class."""
+    from medai_edu.cli import main
+
+    course, _ = graded
+    report, lms = tmp_path / "similarity.html", tmp_path / "lms"
+    code = main(
+        ["grade", ASSIGNMENT, "--course", str(course), "--student", "alice", "--jobs", "1"]
+        + ["--lms", str(lms), "--similarity", str(report)]
+    )
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "alice" in printed and "13" in printed
+    assert {p.name for p in lms.iterdir()} == {
+        f"{ASSIGNMENT}-canvas.csv",
+        f"{ASSIGNMENT}-moodle.csv",
+        f"{ASSIGNMENT}-nbgrader.csv",
+    }
+    page = report.read_text()
+    # the cheats share the wrong answers: they are reported as similar, for a person to see
+    assert "wrong" in page and "silence_getattr" in page
