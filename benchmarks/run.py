@@ -1,4 +1,5 @@
-"""medai-edu benchmarks: one JSON line per figure on standard output.
+"""medai-edu benchmarks: one JSON line per figure on standard output and in
+benchmarks/results/<name>.jsonl (committed from the run a note quotes).
 
     python benchmarks/run.py            # every benchmark
     python benchmarks/run.py --only data  # those whose name contains "data"
@@ -545,6 +546,7 @@ def bench_grading() -> Iterator[dict]:
                 scores[who] = {
                     s.student.id: s.score for s in gb.find_assignment(assignment).submissions
                 }
+        similarity = list(_similarity_200(root, courses["medai"] / "release", assignment))
     honest = [s for s in scores["nbgrader"] if not s.startswith("carol")]
     same = sum(abs(scores["nbgrader"][s] - scores["medai"][s]) < 1e-9 for s in honest)
     yield figure("grading.nbgrader_autograde_seconds", plain, "s", submissions=40)
@@ -552,6 +554,47 @@ def bench_grading() -> Iterator[dict]:
     yield figure("grading.throughput_ratio", plain / ours, "x", 1.7)
     yield figure(
         "grading.identical_honest_scores", same, "submissions", len(honest), honest=len(honest)
+    )
+    yield from similarity
+
+
+def _similarity_200(root: Path, release: Path, assignment: str) -> Iterator[dict]:
+    """The similarity report for 200 submissions: each student's solution cells drawn at
+    random from the three samples' (so many pairs are alike, the report's worst case),
+    with every identifier renamed per student."""
+    import random
+    import re
+    import shutil
+
+    import nbformat
+
+    from medai_edu.grading.repair import grade_id
+    from medai_edu.grading.similarity import course_report
+
+    rng = random.Random(0)
+    samples = [
+        nbformat.read(root / "samples" / assignment / who / f"{assignment}.ipynb", 4)
+        for who in ("alice", "bob", "carol")
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        course = Path(tmp) / "course"
+        shutil.copytree(root / "source", course / "source")
+        shutil.copytree(release, course / "release")  # the starter code, as students got it
+        for k in range(200):
+            nb = nbformat.from_dict(dict(samples[0]))
+            for cell in nb.cells:
+                if (grade_id(cell) or "").endswith("_solution"):
+                    donor = rng.choice(samples)
+                    source = next(c.source for c in donor.cells if grade_id(c) == grade_id(cell))
+                    cell.source = re.sub(r"\b(n|i|y|p|scores)\b", rf"\1_{k}", source)
+            folder = course / "submitted" / f"student-{k:03d}" / assignment
+            folder.mkdir(parents=True)
+            nbformat.write(nb, folder / f"{assignment}.ipynb")
+        start = time.perf_counter()
+        pairs = course_report(course, assignment, Path(tmp) / "report.html")
+        seconds = time.perf_counter() - start
+    yield figure(
+        "grading.similarity_seconds", seconds, "s", submissions=200, pairs_reported=len(pairs)
     )
 
 
@@ -674,11 +717,18 @@ def main(argv=None) -> int:
     parser.add_argument("--only", help="run benchmarks whose name contains this text")
     args = parser.parse_args(argv)
     print(json.dumps(environment()), flush=True)
+    results = Path(__file__).resolve().parent / "results"
+    results.mkdir(exist_ok=True)
     for name, fn in BENCHMARKS.items():
         if args.only and args.only not in name:
             continue
-        for line in fn():
-            print(json.dumps(_strict(line)), flush=True)
+        with open(results / f"{name}.jsonl", "w", encoding="utf-8") as record:
+            record.write(json.dumps(environment()) + "\n")
+            for line in fn():
+                text = json.dumps(_strict(line))
+                print(text, flush=True)
+                record.write(text + "\n")
+                record.flush()
     return 0
 
 
