@@ -33,6 +33,7 @@ from pathlib import Path
 import nbformat
 
 from medai_edu.grading.repair import grade_id, is_test
+from medai_edu.grading.verdict import SealError, seal
 
 HIDDEN_NOTE = "# (hidden tests also ran here; they are not shown)"
 REMOVED_NOTE = "[a line quoting a hidden test was removed]"
@@ -68,7 +69,17 @@ def _hidden_line_numbers(executed_source: str, visible_source: str) -> set[int]:
 
 def _fragments(executed_source: str, visible_source: str) -> set[str]:
     """The hidden lines (stripped) worth looking for in outputs: long enough, and not also
-    a visible line."""
+    a visible line; also as the student's kernel ran them, sealed (medai_edu.grading.verdict),
+    since that is the text a student's code could have seen."""
+    found = _plain_fragments(executed_source, visible_source)
+    try:
+        found |= _plain_fragments(seal(executed_source), seal(visible_source))
+    except SealError:
+        pass
+    return found
+
+
+def _plain_fragments(executed_source: str, visible_source: str) -> set[str]:
     lines = _code_lines(executed_source)
     visible = {line.strip() for line in _code_lines(visible_source)}
     found = {lines[n - 1].strip() for n in _hidden_line_numbers(executed_source, visible_source)}

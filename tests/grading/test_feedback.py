@@ -278,3 +278,22 @@ def test_scrub_keeps_visible_lines():
     visible = 'check(class_balance(wdbc.y), "dict")'
     text = f"warning\n  {visible}\n  class_balance(wdbc.y),\n"
     assert scrub(text, hidden, keep={visible}) == f"warning\n  {visible}\n{REMOVED_NOTE}\n"
+
+
+def test_a_hidden_line_as_the_sealed_kernel_ran_it_is_removed_too():
+    """The student's kernel ran the test cell sealed (one line per check, reformatted):
+    a function of theirs that printed its caller's line printed that form."""
+    from medai_edu.grading.verdict import seal
+
+    executed = executed_notebook()
+    q1 = executed.cells[2]
+    q1.source = (
+        f"{VISIBLE_Q1}\n### BEGIN HIDDEN TESTS\n"
+        f"checks.check_equal(answer(3),\n    '{SECRET}', what='the hidden case')\n"
+        "### END HIDDEN TESTS"
+    )
+    sealed_line = next(line for line in seal(q1.source).splitlines() if "answer(3)" in line)
+    q1.outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"{sealed_line}\n")]
+    redacted = redact(executed, release_notebook())
+    text = nbformat.writes(redacted)
+    assert sealed_line not in text and REMOVED_NOTE in text
