@@ -51,7 +51,7 @@ from medai_edu.grading.verdict import SealError, decode, judge_cell, seal
 RECORD_ENV = {"MEDAI_EDU_CHECKS": "record"}
 
 
-class ReferenceError(ValueError):
+class SolutionError(ValueError):
     """The instructor's source notebook does not pass its own tests (or cannot be sealed)."""
 
 
@@ -206,7 +206,7 @@ def _sealed(notebook, for_reference: bool = False):
 def reference_records(course_root, assignment: str, limits=None) -> dict:
     """Run each source notebook of ``assignment`` (the instructor's solution) in the sandbox
     with the checks recording; returns notebook -> grade_id -> records. Raises
-    :class:`ReferenceError` when a solution fails its own tests or a test cannot be sealed."""
+    :class:`SolutionError` when a solution fails its own tests or a test cannot be sealed."""
     from medai_edu.grading.sandbox import run_notebook
 
     course = Course(course_root)
@@ -217,7 +217,7 @@ def reference_records(course_root, assignment: str, limits=None) -> dict:
         try:
             sealed = _sealed(source, for_reference=True)
         except SealError as err:
-            raise ReferenceError(f"{release_path.name}: {err}") from err
+            raise SolutionError(f"{release_path.name}: {err}") from err
         run = run_notebook(
             sealed,
             files=_declared_files(release_folder),
@@ -226,12 +226,12 @@ def reference_records(course_root, assignment: str, limits=None) -> dict:
             env=RECORD_ENV,
         )
         if run.notebook is None or run.status != "ok":
-            raise ReferenceError(f"the solution of {release_path.name} did not run: {run.reason}")
+            raise SolutionError(f"the solution of {release_path.name} did not run: {run.reason}")
         records = {}
         for index, cell in enumerate(run.notebook.cells):
             errors = [o for o in cell.get("outputs", []) if o.output_type == "error"]
             if is_test(cell) and errors:
-                raise ReferenceError(
+                raise SolutionError(
                     f"the solution of {release_path.name} fails its own test {grade_id(cell)}: "
                     f"{errors[0].ename}: {errors[0].evalue}"
                 )
