@@ -86,7 +86,7 @@ demo: setup
 # demo students (their passwords are printed); state in .hub/. Ctrl-C stops it all.
 HUB_PORT ?= 8000
 hub: setup system-deps node-deps
-	$(VENV)/bin/medai-edu hub --port $(HUB_PORT) --state .hub
+	$(VENV)/bin/medai-edu hub --port $(HUB_PORT) --state .hub --deployment labs/hub
 
 bench: setup system-deps node-deps $(MATHJAX)/tex-mml-chtml.js $(RELEASED)
 	$(PY) benchmarks/run.py

@@ -183,7 +183,7 @@ def bench_mome_fidelity() -> Iterator[dict]:
 @benchmark("wsi.throughput")
 def bench_wsi_throughput() -> Iterator[dict]:
     """Tissue mask, tiling and patch features on a 20,480^2 slide vs a plain OpenSlide loop."""
-    from medai_edu.wsi.throughput import benchmark_tiling
+    from medai_edu.bench.wsi_throughput import benchmark_tiling
 
     for record in benchmark_tiling(feature="conv"):
         ratio = record.get("ratio_to_plain")
@@ -602,11 +602,13 @@ def _similarity_200(root: Path, release: Path, assignment: str) -> Iterator[dict
 def bench_hub_load() -> Iterator[dict]:
     """10 students at once on the local hub: log in through the form, start a server, run the
     first three cells of lab 1 (imports, a DICOM header, a figure) in a new kernel."""
-    from medai_edu.hub.load import simulate_class
+    from medai_edu.bench.hub_load import first_cells, simulate_class
 
+    repo = Path(__file__).resolve().parents[1]
+    lab = repo / "labs" / "medical-ai" / "01-medical-images-as-data.ipynb"
     students = 10
     start = time.perf_counter()
-    result = simulate_class(students)
+    result = simulate_class(repo / "labs" / "hub", first_cells(lab), students)
     wall = time.perf_counter() - start
     spawn, cells = result.spawn_seconds, result.cell_seconds
     yield figure("hub.spawn_p50_seconds", result.percentile(spawn, 50), "s", students=students)

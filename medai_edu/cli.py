@@ -127,6 +127,10 @@ def cmd_train(args) -> int:
 
 
 def _report_saved(paths, start: float) -> int:
+    from medai_edu.models.pretrained import CHECKPOINTS, write_checksums
+
+    if any(Path(p).resolve().is_relative_to(CHECKPOINTS) for p in paths):
+        print(f"checksums recorded in {write_checksums()}")  # the shipped ones changed
     for path in paths:
         print(f"saved {path} ({path.stat().st_size / 1e6:.1f} MB)")
     print(f"trained {len(paths)} models in {time.perf_counter() - start:.0f} s")
@@ -150,7 +154,7 @@ def cmd_hub(args) -> int:
     except ImportError as err:  # jupyterhub is the optional extra "hub"
         print(f"medai-edu: the hub needs `pip install medai-edu[hub]` ({err})", file=sys.stderr)
         return 2
-    serve(Path(args.state).resolve(), port=args.port)
+    serve(Path(args.state).resolve(), Path(args.deployment).resolve(), port=args.port)
     return 0
 
 
@@ -233,6 +237,9 @@ def build_parser() -> argparse.ArgumentParser:
     hub = commands.add_parser("hub", help="run the course's JupyterHub on 127.0.0.1")
     hub.add_argument("--port", type=int, default=8000)
     hub.add_argument("--state", default=".hub", help="folder for the hub's database and homes")
+    hub.add_argument(
+        "--deployment", default="labs/hub", help="the course's hub folder (default labs/hub)"
+    )
     hub.set_defaults(func=cmd_hub)
 
     grade = commands.add_parser(

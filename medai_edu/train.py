@@ -25,6 +25,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from medai_edu.models.pretrained import read_checkpoint
+
 MetricsFn = Callable[[object, object], dict[str, float]]
 
 
@@ -313,22 +315,12 @@ def save_checkpoint(model: nn.Module, path: str | Path, **metadata) -> Path:
     return path
 
 
-def load_checkpoint(
-    model: nn.Module, path: str | Path, strict: bool = True, map_location: str = "cpu"
-) -> dict:
+def load_checkpoint(model: nn.Module, path: str | Path, strict: bool = True) -> dict:
     """Load weights saved by :func:`save_checkpoint` into ``model``; returns the metadata.
 
     Only tensors and plain values are unpickled (``weights_only=True``), so a checkpoint
     from an untrusted source cannot run code.
     """
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no checkpoint at {path}")
-    try:
-        payload = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as err:
-        raise ValueError(f"{path} is not a readable medai-edu checkpoint: {err}") from err
-    if not isinstance(payload, dict) or "state_dict" not in payload:
-        raise ValueError(f"{path} is not a medai-edu checkpoint (no 'state_dict' inside)")
-    model.load_state_dict(payload["state_dict"], strict=strict)
-    return payload.get("metadata", {})
+    state, metadata = read_checkpoint(path)
+    model.load_state_dict(state, strict=strict)
+    return metadata

@@ -31,14 +31,14 @@ far; the cell that was running gets an error output saying what happened, and ev
 that did not run gets an error output ``CellNotExecuted``. Outputs stored in the submission are
 cleared before execution. So no output a student stored can pass for a result.
 
-This module imports only the standard library, nbformat and nbclient.
+This module imports only the standard library, nbformat, nbclient and the standard-library
+helpers of :mod:`medai_edu.sandboxing`.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
-import ctypes
 import json
 import os
 import signal
@@ -47,6 +47,8 @@ import traceback
 import uuid
 from time import monotonic
 from typing import Any
+
+from medai_edu.sandboxing import PR_SET_DUMPABLE, _prctl, drop_privileges  # noqa: F401 - stdlib only
 
 STARTED_MARKER = "medai-edu-sandbox-runner: started"
 #: The MIME type of the checks' records and probes (medai_edu.grading.checks.MIME): taken out
@@ -115,37 +117,12 @@ def _medai_audit():
 _medai_audit()
 """
 TRUNCATION_NOTE = "[output truncated by the grader]"
-PR_SET_DUMPABLE = 4
-PR_SET_NO_NEW_PRIVS = 38
 MAX_EVALUE_CHARS = 10_000
-
-
-def _prctl(option: int, value: int, what: str) -> None:
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(option, value, 0, 0, 0) != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"prctl({what}) failed: {os.strerror(err)}")
 
 
 def make_non_dumpable() -> None:
     """``prctl(PR_SET_DUMPABLE, 0)``: children of the same user cannot read our /proc files."""
     _prctl(PR_SET_DUMPABLE, 0, "PR_SET_DUMPABLE, 0")
-
-
-def drop_privileges(uid: int) -> None:
-    """Become ``uid`` (and gid ``uid``, no groups) for good, with no capability left and no
-    way back through set-uid programs. Used when the grader runs as root: bwrap then runs
-    without a user namespace and starts us as root with only CAP_SETUID and CAP_SETGID."""
-    os.setgroups([])
-    os.setresgid(uid, uid, uid)
-    os.setresuid(uid, uid, uid)
-    _prctl(PR_SET_NO_NEW_PRIVS, 1, "PR_SET_NO_NEW_PRIVS, 1")
-    if os.getresuid() != (uid, uid, uid) or os.getresgid() != (uid, uid, uid):
-        raise RuntimeError(f"could not drop to uid {uid}")
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith(("CapPrm:", "CapEff:", "CapAmb:")) and int(line.split()[1], 16):
-                raise RuntimeError(f"capabilities left after dropping to uid {uid}: {line}")
 
 
 def describe_cell(nb: Any, index: int) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sys
 
-from medai_edu.grading.sandbox_runner import drop_privileges
+from medai_edu.sandboxing import drop_privileges
 
 
 def main(argv: list[str]) -> None:

@@ -1,8 +1,9 @@
 """The course's JupyterHub on one machine: start it, find its processes, stop them all.
 
-``medai-edu hub`` (and ``make hub``) runs :func:`serve`: a hub on 127.0.0.1 with the
-configuration in ``labs/hub/jupyterhub_config.py``, its state in ``.hub/`` (database, cookie
-secret, homes, nbgrader exchange), a demo instructor and two demo students. Ctrl-C stops the
+``medai-edu hub`` (and ``make hub``) runs :func:`serve`: a hub on 127.0.0.1 with the course's
+deployment folder (``labs/hub`` in the repository: ``jupyterhub_config.py`` and the proxy
+installed by npm), given by the caller, its state in ``.hub/`` (database, cookie secret,
+homes, nbgrader exchange), a demo instructor and two demo students. Ctrl-C stops the
 students' servers, the hub and the proxy.
 
 :class:`LocalHub` is the same hub as an object, for the tests and the load benchmark: it picks
@@ -28,10 +29,8 @@ from pathlib import Path
 import psutil
 import requests
 
-REPO = Path(__file__).resolve().parents[2]
-HUB_FOLDER = REPO / "labs" / "hub"
-CONFIG = HUB_FOLDER / "jupyterhub_config.py"
-PROXY = HUB_FOLDER / "node_modules" / ".bin" / "configurable-http-proxy"
+CONFIG_FILE = "jupyterhub_config.py"  # in the deployment folder
+PROXY_FILE = Path("node_modules") / ".bin" / "configurable-http-proxy"
 STATE_VARIABLE = "MEDAI_HUB_STATE"  # set in every user server's environment by the config
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 DEMO_USERS = {"instructor": "instructor", "student1": "student", "student2": "student"}
@@ -48,6 +47,8 @@ class HubSettings:
     """What ``jupyterhub_config.py`` reads (as JSON, through ``MEDAI_HUB_SETTINGS``)."""
 
     state: str
+    #: the course's hub deployment folder (the repository's ``labs/hub``)
+    deployment: str = ""
     port: int = 8000
     hub_port: int = 0  # 0: a free port is chosen at start
     proxy_api_port: int = 0
@@ -94,10 +95,17 @@ class LocalHub:
 
     def start(self, timeout: float = 90.0) -> None:
         """Start the hub (which starts the proxy and the culler); wait until it answers."""
-        if not PROXY.exists():
+        deployment = Path(self.settings.deployment).resolve()
+        config = deployment / CONFIG_FILE
+        if not self.settings.deployment or not config.exists():
             raise FileNotFoundError(
-                f"configurable-http-proxy is not installed at {PROXY}: run `make hub-deps` "
-                "(npm install in labs/hub)"
+                f"no hub deployment at {deployment} (it holds {CONFIG_FILE}): give the "
+                "course's labs/hub folder (`medai-edu hub --deployment labs/hub`)"
+            )
+        if not (deployment / PROXY_FILE).exists():
+            raise FileNotFoundError(
+                f"configurable-http-proxy is not installed in {deployment}: run "
+                "`make node-deps` (npm ci in labs/hub)"
             )
         self.state.mkdir(parents=True, exist_ok=True)
         self.state.chmod(0o755)  # users' servers (own uids) must reach their homes inside
@@ -111,7 +119,7 @@ class LocalHub:
         env = {**os.environ, "MEDAI_HUB_SETTINGS": str(settings_file)}
         env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "jupyterhub", "-f", str(CONFIG)],
+            [sys.executable, "-m", "jupyterhub", "-f", str(config)],
             cwd=self.state,
             env=env,
             stdout=log,
@@ -206,7 +214,7 @@ def _terminate(pids: list[int], timeout: float, spare: set[int] = frozenset()) -
     psutil.wait_procs(alive, timeout=5)
 
 
-def serve(state: Path, port: int = 8000) -> None:
+def serve(state: Path, deployment: Path, port: int = 8000) -> None:
     """``medai-edu hub``: start the course hub with demo accounts; Ctrl-C stops it all."""
     state.mkdir(parents=True, exist_ok=True)
     accounts = demo_accounts(state)
@@ -214,7 +222,9 @@ def serve(state: Path, port: int = 8000) -> None:
     token = None
     if settings_file.exists():  # keep the service token across restarts of the same state
         token = json.loads(settings_file.read_text()).get("admin_token")
-    settings = HubSettings(state=str(state), port=port, demo_accounts=accounts)
+    settings = HubSettings(
+        state=str(state), deployment=str(deployment), port=port, demo_accounts=accounts
+    )
     if token:
         settings.admin_token = token
     hub = LocalHub(settings)

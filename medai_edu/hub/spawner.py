@@ -32,7 +32,7 @@ from jupyterhub.spawner import LocalProcessSpawner
 from jupyterhub.utils import random_port
 from traitlets import Integer, List, Unicode, default
 
-from medai_edu.grading.sandbox import (
+from medai_edu.sandboxing import (
     BWRAP,
     INSTALL_HINT,
     folders_to,

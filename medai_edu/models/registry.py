@@ -1,12 +1,14 @@
 """The model registry: every model family registers a builder under a name.
 
     model = create_model("mome-mini", dim=64)
+    model = create_model("mstar-mini", pretrained="stage2")  # a shipped checkpoint
 
 Like timm, each model file holds its modules, its config dataclass and its registration.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 from torch import nn
@@ -32,12 +34,29 @@ def list_models() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def create_model(name: str, **config) -> nn.Module:
-    """Build a registered model; keyword arguments override its config's defaults."""
+def create_model(name: str, pretrained: bool | str = False, **config) -> nn.Module:
+    """Build a registered model; keyword arguments override its config's defaults.
+
+    ``pretrained``: ``True`` or a tag (``"stage2"``) loads a shipped teaching checkpoint
+    (:mod:`.pretrained`), after checking its checksum; the model comes back in evaluation
+    mode on the CPU, with ``model.pretrained_cfg`` holding the tag, the file and the
+    checkpoint's metadata (history, provenance).
+    """
     _import_model_files()
     if name not in _REGISTRY:
         raise KeyError(f"unknown model {name!r}; available: {', '.join(sorted(_REGISTRY))}")
-    return _REGISTRY[name](**config)
+    if not pretrained:
+        return _REGISTRY[name](**config)
+    from medai_edu.models.pretrained import read_checkpoint, resolve, verified_path
+
+    tag, entry = resolve(name, pretrained)
+    path = verified_path(entry)
+    state, metadata = read_checkpoint(path)
+    saved = json.loads(metadata["config"]) if "config" in metadata else {}
+    model = _REGISTRY[name](**{**entry.config, **saved, **config})
+    model.load_state_dict(state)
+    model.pretrained_cfg = {"tag": tag, "file": str(path), "metadata": metadata}
+    return model.eval()
 
 
 def _import_model_files() -> None:

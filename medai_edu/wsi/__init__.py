@@ -13,7 +13,6 @@ The pipeline of computational pathology, one module per step:
 - :mod:`.heatmap`: per-tile scores back onto the slide (:func:`stitch_heatmap`,
   :func:`overlay_heatmap`, :func:`plot_heatmap`);
 - :mod:`.geojson`: tiles and scores as GeoJSON for QuPath (:func:`tiles_to_geojson`);
-- :mod:`.throughput`: :func:`benchmark_tiling`, the reading speed of the pipeline.
 
 Coordinates are level-0 pixels ``(x, y)`` throughout; sizes are ``(width, height)``.
 """

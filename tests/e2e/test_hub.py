@@ -7,6 +7,7 @@ Everything started is stopped by process id at the end, and the test checks that
 
 import json
 import time
+from pathlib import Path
 
 import psutil
 import pytest
@@ -15,6 +16,8 @@ import requests
 from medai_edu.hub.client import HubError, HubSession
 from medai_edu.hub.local import HubSettings, LocalHub, demo_accounts, free_port
 
+ROOT = Path(__file__).resolve().parents[2]
+
 pytestmark = pytest.mark.slow
 
 
@@ -22,7 +25,11 @@ pytestmark = pytest.mark.slow
 def hub(tmp_path_factory):
     state = tmp_path_factory.mktemp("hub")
     settings = HubSettings(
-        state=str(state), port=free_port(), demo_accounts=demo_accounts(state), mem_limit="3G"
+        state=str(state),
+        deployment=str(ROOT / "labs" / "hub"),
+        port=free_port(),
+        demo_accounts=demo_accounts(state),
+        mem_limit="3G",
     )
     running = LocalHub(settings)
     running.start()

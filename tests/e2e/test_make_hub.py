@@ -39,10 +39,13 @@ def hub_processes(state: Path) -> list[int]:
     return found
 
 
+DEPLOYMENT = Path(__file__).resolve().parents[2] / "labs" / "hub"
+
+
 def start(state: Path, port: int) -> tuple[subprocess.Popen, list[str]]:
     command = [str(Path(sys.executable).parent / "medai-edu"), "hub"]
     process = subprocess.Popen(
-        [*command, "--port", str(port), "--state", str(state)],
+        [*command, "--port", str(port), "--state", str(state), "--deployment", str(DEPLOYMENT)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

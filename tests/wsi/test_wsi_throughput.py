@@ -7,13 +7,13 @@ import json
 import numpy as np
 import pytest
 
-from medai_edu.wsi import open_slide
-from medai_edu.wsi.throughput import (
+from medai_edu.bench.wsi_throughput import (
     benchmark_tiling,
     conv_features,
     mean_colour_features,
     write_large_slide,
 )
+from medai_edu.wsi import open_slide
 
 
 def test_large_slide_is_a_repeated_synthetic_pyramid(tmp_path):

@@ -35,11 +35,13 @@ to the cohort:
   :mod:`.stroma`, :mod:`.host_cells`: morphology, drawn in microns;
 - :mod:`.stain`, :mod:`.staining`: the H&E stain model and each compartment's stain uptake;
 - :mod:`.slide`: :func:`make_slide`, :func:`write_slide`;
-- :mod:`.cohort`, :mod:`.tiles`: folders of slides, and tiles for training.
+- :mod:`.cohort`, :mod:`.tiles`, :mod:`.bags`: folders of slides, tiles for training, and
+  slides as bags of tiles (:class:`SlideBags`).
 
 Names with a leading underscore are internal to the package.
 """
 
+from medai_edu.data.pathology.bags import SlideBags, make_slide_bags
 from medai_edu.data.pathology.cohort import MASK_DOWNSAMPLE, SlideCohort, make_slide_cohort
 from medai_edu.data.pathology.config import SMALL_SLIDE, SlideConfig
 from medai_edu.data.pathology.genes import GENE_NAMES, PATHWAYS, pathway_scores
@@ -71,6 +73,8 @@ from medai_edu.data.pathology.vocabulary import (
 )
 
 __all__ = [
+    "SlideBags",
+    "make_slide_bags",
     "ADENO",
     "BACKGROUND",
     "CONCEPT_NAMES",

@@ -1,6 +1,7 @@
 """A class arriving at once: N students log in, start their servers and run a lab's first cells.
 
-Used by ``benchmarks/run.py --only hub.load``. Each simulated student is a thread with its own
+Used by ``benchmarks/run.py --only hub.load``, which passes the repository's hub deployment
+(``labs/hub``) and first lab. Each simulated student is a thread with its own
 :class:`~medai_edu.hub.client.HubSession`; the hub runs as ``make hub`` runs it.
 """
 
@@ -17,9 +18,7 @@ import numpy as np
 import psutil
 
 from medai_edu.hub.client import HubSession
-from medai_edu.hub.local import REPO, HubSettings, LocalHub, free_port
-
-FIRST_LAB = REPO / "labs" / "medical-ai" / "01-medical-images-as-data.ipynb"
+from medai_edu.hub.local import HubSettings, LocalHub, free_port
 
 
 @dataclass
@@ -36,7 +35,7 @@ class ClassResult:
         return float(np.percentile(values, q)) if values else float("nan")
 
 
-def first_cells(notebook: Path = FIRST_LAB, count: int = 3) -> list[str]:
+def first_cells(notebook: Path, count: int = 3) -> list[str]:
     """The source of a lab's first ``count`` code cells."""
     cells = json.loads(notebook.read_text())["cells"]
     return ["".join(c["source"]) for c in cells if c["cell_type"] == "code"][:count]
@@ -63,14 +62,16 @@ def _student(hub: LocalHub, name: str, cells: list[str], result: ClassResult, lo
             result.errors.append(f"{name}: {type(err).__name__}: {err}")
 
 
-def simulate_class(students: int = 10, cells: list[str] | None = None) -> ClassResult:
-    """Start a hub, send ``students`` students at it at once, stop it; return the figures."""
-    cells = first_cells() if cells is None else cells
+def simulate_class(deployment: Path, cells: list[str], students: int = 10) -> ClassResult:
+    """Start a hub from the ``deployment`` folder (``labs/hub``), send ``students`` students
+    at it at once, each running ``cells``, stop it; return the figures."""
     names = [f"student{k:02d}" for k in range(1, students + 1)]
     result, lock = ClassResult(), threading.Lock()
     with tempfile.TemporaryDirectory(prefix="medai-hub-load-") as tmp:
         accounts = {name: f"load-test-{name}" for name in names}
-        settings = HubSettings(state=tmp, port=free_port(), demo_accounts=accounts)
+        settings = HubSettings(
+            state=tmp, deployment=str(deployment), port=free_port(), demo_accounts=accounts
+        )
         hub = LocalHub(settings)
         hub.start()
         try:
