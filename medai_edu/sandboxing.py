@@ -51,7 +51,10 @@ def python_executable() -> str:
 
 def runtime_paths() -> list[str]:
     """What the runner and the kernel need to see even under a hidden path: the Python
-    installation, the environment's import paths inside it, and this package."""
+    installation, the environment's import paths inside it, any other folder of installed
+    packages on the import path (a ``site-packages`` reached through a ``.pth`` file or
+    ``PYTHONPATH``, wherever it lives), and this package. Other import paths (a script's
+    folder, the course) are not shown."""
     prefixes = {
         os.path.realpath(p)
         for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix)
@@ -62,7 +65,8 @@ def runtime_paths() -> list[str]:
     for entry in sys.path:
         if entry and os.path.isdir(entry):
             real = os.path.realpath(entry)
-            if any(is_under(real, prefix) for prefix in prefixes):
+            packages = os.path.basename(real) in ("site-packages", "dist-packages")
+            if packages or any(is_under(real, prefix) for prefix in prefixes):
                 paths.add(real)
     return sorted(paths)
 
