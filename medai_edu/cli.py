@@ -175,12 +175,12 @@ def cmd_grade(args) -> int:
     for r in sorted(results, key=lambda r: r.student):
         note = "" if r.status == "ok" else f"  [{r.status}: {r.reason[:100]}]"
         print(f"{r.student:20s} {r.score:6g} / {r.max_score:g}{note}")
-    if args.export:
+    if args.export and args.export.endswith(".csv"):  # one table, as before
         print(f"grades written to {export_csv(args.course, args.export, args.assignment)}")
-    if args.lms:
+    elif args.export:  # a folder: the files Canvas and Moodle import, and nbgrader's own
         from medai_edu.grading.lms import export_grades
 
-        for fmt, path in export_grades(args.course, args.lms, args.assignment).items():
+        for fmt, path in export_grades(args.course, args.export, args.assignment).items():
             print(f"{fmt} grades written to {path}")
     if args.similarity:
         from medai_edu.grading.similarity import course_report
@@ -250,9 +250,11 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--student", action="append", help="only this student (repeatable)")
     grade.add_argument("--jobs", type=int, help="worker processes (default: the cores)")
     grade.add_argument("--scheduler", help="address of a Dask scheduler to grade on")
-    grade.add_argument("--export", help="write the assignment's grades to this CSV file")
     grade.add_argument(
-        "--lms", metavar="FOLDER", help="also write Canvas, Moodle and nbgrader CSV files here"
+        "--export",
+        metavar="FOLDER|FILE.csv",
+        help="write the grades: into a folder, CSV files for Canvas, Moodle and nbgrader; "
+        "to a .csv file, one table",
     )
     grade.add_argument(
         "--similarity", metavar="REPORT.html", help="compare every pair's solutions; write HTML"

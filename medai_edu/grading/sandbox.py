@@ -63,9 +63,11 @@ What it does **not** guarantee:
 
 * Integrity of the kernel. Student code and the test cells share one Python process: a
   student can rebind builtins, numpy functions or ``AssertionError``, patch the test
-  helpers, print fake results, or fork a process that answers in the kernel's place.
-  Defending the checks is the job of the test helpers (:mod:`medai_edu.grading.checks`),
-  not of the sandbox.
+  helpers, silence exceptions, print fake results, or fork a process that answers in the
+  kernel's place. That is why the grader decides tests outside the kernel
+  (:mod:`medai_edu.grading.verdict`): the sandbox returns the checks' records and probes
+  (``checks``), the execute replies (``replies``) and the audit's findings beside the
+  notebook, taken out of the kernel's messages before anything is stored.
 * Secrecy of a test cell once it has run: later cells can read it (``In``, ``_ih``).
 * Anything outside the hidden paths that every user may read (``/etc/passwd``, the
   repository's working tree, the Python environment, ``/sys``): hide what matters.

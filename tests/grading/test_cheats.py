@@ -232,14 +232,14 @@ def test_answers_imported_from_the_package_score_0_on_those_questions(graded):
 
 
 def test_the_command_line_closes_the_loop(graded, tmp_path, capsys):
-    """``medai-edu grade ... --lms FOLDER --similarity REPORT.html`` on the graded class."""
+    """``medai-edu grade ... --export FOLDER --similarity REPORT.html`` on the graded class."""
     from medai_edu.cli import main
 
     course, _ = graded
     report, lms = tmp_path / "similarity.html", tmp_path / "lms"
     code = main(
         ["grade", ASSIGNMENT, "--course", str(course), "--student", "alice", "--jobs", "1"]
-        + ["--lms", str(lms), "--similarity", str(report)]
+        + ["--export", str(lms), "--similarity", str(report)]
     )
     assert code == 0
     printed = capsys.readouterr().out
