@@ -456,14 +456,14 @@ def bench_demo_load() -> Iterator[dict]:
     """The demo app with a class at once: start-up time with the models cached, then 20
     gradio_client users at once, 5 single-case requests each, per tab: p50 and p95
     latency and the error count (127.0.0.1, the server and the clients on the same cores)."""
-    from medai_edu.demos.load import TAB_CALLS, load_test, start_server, stop_server
+    from medai_edu.demos.load import TAB_CALLS, measure_load, start_server, stop_server
 
     with tempfile.TemporaryDirectory() as tmp:
         server = start_server(Path(tmp) / "demo.log")
         try:
             yield figure("demo.start_seconds", server.start_seconds, "s", 20.0, False)
             for tab in TAB_CALLS:
-                result = load_test(server.url, tab, clients=20, requests=5)
+                result = measure_load(server.url, tab, clients=20, requests=5)
                 details = {"tab": tab, "clients": 20, "requests": len(result.latencies)}
                 target = 2.0 if tab in ("mome-mini", "mstar-mini") else None
                 p95 = result.percentile(95)

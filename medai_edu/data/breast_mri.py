@@ -540,10 +540,6 @@ class BreastMRICohort:
     def __len__(self) -> int:
         return len(self.malignant)
 
-    @property
-    def site_names(self) -> list[str]:
-        return [s.name for s in self.config.sites]
-
     def labels(self) -> dict[str, np.ndarray]:
         return {name: getattr(self, name) for name in LABELS}
 

@@ -15,11 +15,6 @@ from medai_edu.data.breast_mri import CONCEPTS, LABELS, BreastMRICohort
 MODALITIES = ("dce", "t2", "dwi")
 
 
-def modality_channels(cohort: BreastMRICohort) -> dict[str, int]:
-    """Channels per modality: DCE phases; T2 (1); DWI b-low, b-high and ADC (3)."""
-    return {"dce": cohort.dce.shape[1], "t2": 1, "dwi": 3}
-
-
 def _scale(volume: np.ndarray, reference: np.ndarray) -> np.ndarray:
     """Divide by the 99th percentile of ``reference``: scanner gain differs between sites."""
     return volume / (np.percentile(reference, 99) + 1e-6)

@@ -27,7 +27,6 @@ from medai_edu.data.pathology import SMALL_SLIDE, TUMOUR, TUMOUR_TYPES, cut_tile
 
 MODALITIES = ("breast-mri", "pathology", "ihc")
 IMAGE_SIZE = 32
-QUESTION_KINDS = ("vqa", "multiple_choice", "report")
 
 #: Names of the diagnosis classes of each modality (``ImageCases.diagnosis`` indexes them).
 DIAGNOSES: dict[str, tuple[str, ...]] = {

@@ -35,8 +35,6 @@ DEMO_CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints" / "dem
 #: the same cases (``make_image_cases(modality, n, EXAMPLE_SEED)``).
 EXAMPLE_SEED = 7
 N_EXAMPLES = 4
-#: Every tissue tile of a 768 x 768 px example slide cut in 64 px tiles.
-SLIDE_TILES = 144
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """A classroom at once: many gradio_client users calling the running demo together.
 
 :func:`start_server` starts ``medai-edu demo`` in its own process on a free port of
-127.0.0.1 and :func:`stop_server` stops it by its process id; :func:`load_test` sends each
+127.0.0.1 and :func:`stop_server` stops it by its process id; :func:`measure_load` sends each
 of ``clients`` concurrent users ``requests`` calls to one tab and records every call's
 latency and error. ``benchmarks/run.py --only demo`` reports them.
 """
@@ -121,7 +121,7 @@ def _one_user(client, api_name: str, args: tuple, requests: int, start) -> tuple
     return latencies, errors
 
 
-def load_test(url: str, tab: str, clients: int = 20, requests: int = 5) -> LoadResult:
+def measure_load(url: str, tab: str, clients: int = 20, requests: int = 5) -> LoadResult:
     """``clients`` users at once, each sending ``requests`` calls to ``tab`` one after the
     other (a student clicking again once the answer is there). The users connect (open
     the page) first; the clock runs from their first click."""

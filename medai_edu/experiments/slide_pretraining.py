@@ -21,7 +21,11 @@ from sklearn.linear_model import LogisticRegression
 from tqdm.auto import tqdm
 
 from medai_edu import metrics
-from medai_edu.data.pathology import SlideBags, make_slide_bags  # noqa: F401 - re-exported
+from medai_edu.data.pathology import (  # noqa: F401 - re-exported: the labs import them here
+    SMALL_SLIDE,
+    SlideBags,
+    make_slide_bags,
+)
 from medai_edu.models import create_model
 from medai_edu.models.mstar import (
     MSTARMini,
