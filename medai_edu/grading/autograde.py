@@ -68,7 +68,7 @@ class SubmissionResult:
 
     assignment: str
     student: str
-    status: str = "ok"  # ok, timeout, kernel_died, output_limit, unreadable, missing, ...
+    status: str = "ok"  # ok, flagged, timeout, kernel_died, output_limit, unreadable, missing, ...
     reason: str = ""
     scores: dict[str, dict[str, CellScore]] = field(default_factory=dict)  # notebook -> cells
     repairs: list[str] = field(default_factory=list)
