@@ -111,7 +111,7 @@ def _seconds_to(history, target: float) -> float | None:
 @benchmark("mome.fidelity")
 def bench_mome_fidelity() -> Iterator[dict]:
     """MOME's comparison on synthetic data: single modalities, early/late fusion, MOME-mini."""
-    from medai_edu.data.datasets import MODALITIES
+    from medai_edu.data.datasets import MRI_SEQUENCES
     from medai_edu.experiments.breast_fusion import (
         make_fusion_data,
         run_fusion_experiment,
@@ -127,7 +127,7 @@ def bench_mome_fidelity() -> Iterator[dict]:
         }
     full = {r["model"]: r for r in rows if r["missing"] == "none"}
     mome = full["mome-mini"]["test"]
-    best_single = max(full[m]["test"] for m in MODALITIES)
+    best_single = max(full[m]["test"] for m in MRI_SEQUENCES)
     yield figure("mome.auroc_internal", mome, "AUROC", target=0.95)
     yield figure(
         "mome.margin_over_best_single",
@@ -136,7 +136,7 @@ def bench_mome_fidelity() -> Iterator[dict]:
         target=0.03,
         best_single=round(best_single, 4),
     )
-    for m in MODALITIES:
+    for m in MRI_SEQUENCES:
         drop = {
             name: full[name]["test"]
             - next(r["test"] for r in rows if r["model"] == name and r["missing"] == m)

@@ -51,6 +51,11 @@ def select_device(preferred: str | None = None, verbose: bool = True) -> torch.d
     return device
 
 
+def device_of(model: nn.Module) -> torch.device:
+    """Where the model's parameters are: helpers that run a model run it there."""
+    return next(model.parameters()).device
+
+
 def describe_device(device: torch.device) -> str:
     if device.type == "cuda":
         return f"cuda ({torch.cuda.get_device_name(device)})"
@@ -103,10 +108,11 @@ def _autocast(device: torch.device, amp: bool):
 
 @dataclass
 class History:
-    """Per-epoch records of a :func:`fit` run.
+    """The records of a :func:`fit` or :func:`train_steps` run.
 
-    records: one dict per epoch with "epoch", "train_loss", "seconds", "lr" and, with
-    validation data, "val_loss" and "val_<metric>" for each metric.
+    records: :func:`fit` keeps one dict per epoch with "epoch", "train_loss", "seconds", "lr"
+    and, with validation data, "val_loss" and "val_<metric>" for each metric;
+    :func:`train_steps` one per step with "step", "train_loss", "seconds", "lr".
     monitor / mode: the value that chose the best epoch and whether lower or higher is better.
     """
 
@@ -297,6 +303,95 @@ def fit(
     if best_state is not None:
         model.load_state_dict(best_state)
     return history
+
+
+# --------------------------------------------------------------------------- train_steps
+
+
+def train_steps(
+    model: nn.Module,
+    batches,
+    loss_fn: Callable[[nn.Module, object], torch.Tensor],
+    *,
+    steps: int,
+    lr: float = 1e-3,
+    weight_decay: float = 0.0,
+    optimizer: torch.optim.Optimizer | None = None,
+    schedule: Callable[[torch.optim.Optimizer], object] | None = None,
+    checkpoint: str | Path | None = None,
+    device: torch.device | str | None = None,
+    amp: bool = False,
+    seed: int | None = None,
+    time_budget_s: float | None = None,
+    progress: bool = True,
+    desc: str = "training",
+) -> History:
+    """Take ``steps`` optimiser steps and return a :class:`History` with one record per step.
+
+    The step-based sibling of :func:`fit`, for recipes that draw their own batches (random
+    picks, augmentations, a whole cohort at once) rather than loop over a loader's epochs.
+
+    batches: an iterable of batches (cycled when it runs out), or a callable ``step -> batch``.
+        Each batch is moved to the device (tensors, dicts, lists) and passed to
+        ``loss_fn(model, batch)``, which returns the scalar loss to minimise.
+    optimizer: default AdamW(lr, weight_decay) over the parameters that require a gradient.
+    schedule: ``optimizer -> scheduler``, stepped after each optimiser step (e.g. OneCycleLR).
+    checkpoint: save the final weights there (see :func:`save_checkpoint`).
+    device: default :func:`select_device` (None prints nothing when ``progress`` is off); the
+        model is moved there and stays. seed: None keeps the current random state, so a
+        recipe that seeds once for several stages gets the same numbers as before.
+    amp: bf16 autocast on CUDA (off by default: the small recipes gain nothing from it).
+    time_budget_s: stop after the step that exceeds this many seconds.
+    The model ends in evaluation mode with the last step's weights.
+    """
+    from tqdm.auto import tqdm
+
+    if seed is not None:
+        seed_everything(seed)
+    device = torch.device(device) if device is not None else select_device(verbose=progress)
+    model.to(device)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    if not trainable:
+        raise ValueError("the model has no parameter that requires a gradient")
+    optimizer = optimizer or torch.optim.AdamW(trainable, lr=lr, weight_decay=weight_decay)
+    scheduler = schedule(optimizer) if schedule is not None else None
+    draw = batches if callable(batches) else _cycle(batches)
+    history = History(device=str(device))
+    started = time.perf_counter()
+    model.train()
+    for step in tqdm(range(1, int(steps) + 1), desc=desc, disable=not progress, leave=False):
+        t0 = time.perf_counter()
+        record = {"step": step, "lr": optimizer.param_groups[0]["lr"]}
+        batch = _to_device(draw(step) if callable(batches) else next(draw), device)
+        with _autocast(device, amp):
+            loss = loss_fn(model, batch)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"loss became {loss.item()} at step {step}; lower the lr")
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+        history.records.append(record | {"train_loss": loss.item()})
+        history.records[-1]["seconds"] = time.perf_counter() - t0
+        if time_budget_s is not None and time.perf_counter() - started > time_budget_s:
+            history.stopped_early = True
+            break
+    model.eval()
+    if checkpoint is not None:
+        save_checkpoint(model, checkpoint, steps=len(history))
+    return history
+
+
+def _cycle(batches):
+    """Batches from an iterable, started again each time it runs out."""
+    while True:
+        empty = True
+        for batch in batches:
+            empty = False
+            yield batch
+        if empty:
+            raise ValueError("batches yielded nothing")
 
 
 # --------------------------------------------------------------------------- checkpoints

@@ -16,6 +16,7 @@ from medai_edu.train import (
     save_checkpoint,
     seed_everything,
     select_device,
+    train_steps,
 )
 
 
@@ -209,3 +210,72 @@ def test_history_is_plain_data():
     history = History(records=[{"epoch": 1, "train_loss": 0.3, "seconds": 1.5}])
     assert history.to_dict()["records"][0]["train_loss"] == 0.3
     assert history.total_seconds == 1.5 and np.isnan(history["val_loss"][0])
+
+
+def cross_entropy_of(model, batch):
+    x, y = batch
+    return nn.functional.cross_entropy(model(x), y)
+
+
+def test_train_steps_learns_from_a_callable_and_from_an_iterable():
+    data = two_blobs(256, 0)
+    generator = torch.Generator().manual_seed(0)
+
+    def draw(step):
+        pick = torch.randint(0, len(data), (32,), generator=generator)
+        return data.tensors[0][pick], data.tensors[1][pick]
+
+    test_x, test_y = two_blobs(128, 1).tensors
+    for batches in (draw, DataLoader(data, batch_size=32, shuffle=True)):
+        seed_everything(0)
+        model = tiny_model()
+        history = train_steps(
+            model, batches, cross_entropy_of, steps=60, lr=1e-2, device="cpu", progress=False
+        )
+        assert len(history) == 60 and history["step"] == list(range(1, 61))
+        assert np.mean(history["train_loss"][-10:]) < 0.5 * history["train_loss"][0]
+        assert not model.training  # ends in evaluation mode
+        assert metrics.accuracy(test_y, model(test_x).detach()) > 0.9
+
+
+def test_train_steps_schedule_budget_checkpoint_and_frozen_parts(tmp_path):
+    data = DataLoader(two_blobs(64, 0), batch_size=16)
+    model = tiny_model()
+    model[0].requires_grad_(False)
+    frozen = model[0].weight.clone()
+    history = train_steps(
+        model,
+        data,
+        cross_entropy_of,
+        steps=8,
+        lr=1e-2,
+        schedule=lambda opt: torch.optim.lr_scheduler.StepLR(opt, step_size=4, gamma=0.1),
+        checkpoint=tmp_path / "last.pt",
+        device="cpu",
+        progress=False,
+    )
+    assert torch.equal(model[0].weight, frozen)  # only trainable parameters move
+    assert history["lr"][0] == pytest.approx(1e-2) and history["lr"][-1] == pytest.approx(1e-3)
+    copy = tiny_model()
+    assert load_checkpoint(copy, tmp_path / "last.pt")["steps"] == 8
+    assert torch.equal(copy[2].weight, model[2].weight)
+    stopped = train_steps(
+        tiny_model(), data, cross_entropy_of, steps=1000, time_budget_s=0.0, progress=False
+    )
+    assert len(stopped) == 1 and stopped.stopped_early
+
+
+def test_train_steps_refuses_a_model_with_nothing_to_train_and_a_diverging_loss():
+    frozen = tiny_model().requires_grad_(False)
+    with pytest.raises(ValueError, match="no parameter"):
+        train_steps(frozen, [None], lambda m, b: torch.tensor(0.0), steps=1, progress=False)
+    model = tiny_model()
+    with pytest.raises(FloatingPointError, match="step 1"):
+        train_steps(
+            model,
+            [None],
+            lambda m, b: m[0].weight.sum() * float("nan"),
+            steps=3,
+            device="cpu",
+            progress=False,
+        )

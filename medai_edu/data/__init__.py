@@ -15,7 +15,7 @@ from medai_edu.data.breast_mri import (
     make_breast_mri_case,
     make_breast_mri_cohort,
 )
-from medai_edu.data.datasets import MODALITIES, BreastMRIDataset
+from medai_edu.data.datasets import MRI_SEQUENCES, BreastMRIDataset
 from medai_edu.data.pathology import (
     SlideCohort,
     SlideConfig,
@@ -41,7 +41,7 @@ from medai_edu.data.samples import (
 )
 
 __all__ = [
-    "MODALITIES",
+    "MRI_SEQUENCES",
     "BreastMRICase",
     "BreastMRICohort",
     "BreastMRIConfig",

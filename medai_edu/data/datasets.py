@@ -11,8 +11,9 @@ from torch.utils.data import Dataset
 
 from medai_edu.data.breast_mri import CONCEPTS, LABELS, BreastMRICohort
 
-#: The three MRI inputs of MOME and their channels.
-MODALITIES = ("dce", "t2", "dwi")
+#: The three breast MRI inputs MOME reads, in its order: dynamic contrast-enhanced
+#: (DCE), T2-weighted and diffusion-weighted (DWI, with its ADC map) images.
+MRI_SEQUENCES = ("dce", "t2", "dwi")
 
 
 def _scale(volume: np.ndarray, reference: np.ndarray) -> np.ndarray:
@@ -91,12 +92,12 @@ class BreastMRIDataset(Dataset):
     """
 
     def __init__(
-        self, cohort: BreastMRICohort, modalities=MODALITIES, flip: bool = False, cache=True
+        self, cohort: BreastMRICohort, modalities=MRI_SEQUENCES, flip: bool = False, cache=True
     ):
-        unknown = set(modalities) - set(MODALITIES)
+        unknown = set(modalities) - set(MRI_SEQUENCES)
         if unknown or not modalities:
             raise ValueError(
-                f"modalities must be a non-empty subset of {MODALITIES}, got {modalities}"
+                f"modalities must be a non-empty subset of {MRI_SEQUENCES}, got {modalities}"
             )
         self.cohort = cohort
         self.modalities = tuple(modalities)

@@ -9,7 +9,7 @@ import torch
 from matplotlib.figure import Figure
 
 from medai_edu.data.breast_mri import SUBTYPES
-from medai_edu.data.datasets import MODALITIES, normalised_modalities
+from medai_edu.data.datasets import MRI_SEQUENCES, normalised_modalities
 
 #: What each of MOME's inputs is called on screen.
 MODALITY_NAMES = {"dce": "DCE", "t2": "T2", "dwi": "DWI"}
@@ -37,8 +37,8 @@ class MRIPrediction:
 def example_inputs(cohort, i: int) -> dict[str, torch.Tensor]:
     """Case ``i`` of a synthetic cohort as MOME-mini's batch of one, every modality present."""
     volumes = normalised_modalities(cohort, i)
-    inputs = {m: torch.from_numpy(volumes[m])[None] for m in MODALITIES}
-    inputs["present"] = torch.ones(1, len(MODALITIES), dtype=torch.bool)
+    inputs = {m: torch.from_numpy(volumes[m])[None] for m in MRI_SEQUENCES}
+    inputs["present"] = torch.ones(1, len(MRI_SEQUENCES), dtype=torch.bool)
     return inputs
 
 
@@ -47,10 +47,10 @@ def _binary(p: float, negative: str, positive: str) -> dict[str, float]:
 
 
 def _switch_off(inputs: dict, modality: str) -> dict:
-    if modality not in MODALITIES:
-        raise ValueError(f"unknown modality {modality!r}; choose one of {MODALITIES}")
+    if modality not in MRI_SEQUENCES:
+        raise ValueError(f"unknown modality {modality!r}; choose one of {MRI_SEQUENCES}")
     present = inputs["present"].clone()
-    index = MODALITIES.index(modality)
+    index = MRI_SEQUENCES.index(modality)
     if not present[0, index]:
         raise ValueError(f"{MODALITY_NAMES[modality]} is not in this case, so it cannot be off")
     present[0, index] = False
@@ -65,7 +65,7 @@ def _variants(inputs: dict, switch_off: str | None) -> tuple[dict, list[str | No
     which matters when a class shares two cores."""
     present = inputs["present"][0]
     dropped: list[str | None] = [None]
-    for index, m in enumerate(MODALITIES):
+    for index, m in enumerate(MRI_SEQUENCES):
         if present[index] and present.sum() > 1:
             dropped.append(m)
     if switch_off:
@@ -74,8 +74,8 @@ def _variants(inputs: dict, switch_off: str | None) -> tuple[dict, list[str | No
     rows = present.repeat(len(dropped), 1)
     for row, m in enumerate(dropped):
         if m is not None:
-            rows[row, MODALITIES.index(m)] = False
-    batch = {m: inputs[m].expand(len(dropped), *inputs[m].shape[1:]) for m in MODALITIES}
+            rows[row, MRI_SEQUENCES.index(m)] = False
+    batch = {m: inputs[m].expand(len(dropped), *inputs[m].shape[1:]) for m in MRI_SEQUENCES}
     return {**batch, "present": rows}, dropped
 
 
@@ -88,7 +88,9 @@ def predict_mri(model, inputs: dict, switch_off: str | None = None) -> MRIPredic
     batch, dropped = _variants(inputs, switch_off)
     out = model(batch)
     logits = out["malignant"]
-    present = tuple(m for m, p in zip(MODALITIES, inputs["present"][0].tolist(), strict=True) if p)
+    present = tuple(
+        m for m, p in zip(MRI_SEQUENCES, inputs["present"][0].tolist(), strict=True) if p
+    )
     contributions = dict.fromkeys(present, 0.0)  # alone, a modality has nothing to compare
     for row, m in enumerate(dropped[1 : len(dropped) - bool(switch_off)], start=1):
         contributions[m] = float(logits[0] - logits[row])
@@ -130,9 +132,9 @@ def plot_mri_case(inputs: dict, title: str = "Breast MRI case"):
     extent = (0, cols * GRID_SPACING_MM[2], rows * GRID_SPACING_MM[1], 0)
     fig = Figure(figsize=(11, 3.6), layout="constrained")
     axes = fig.subplots(1, 3)
-    for ax, m in zip(axes, MODALITIES, strict=True):
+    for ax, m in zip(axes, MRI_SEQUENCES, strict=True):
         name, unit = VIEW_LABELS[m]
-        present = bool(inputs["present"][0, MODALITIES.index(m)])
+        present = bool(inputs["present"][0, MRI_SEQUENCES.index(m)])
         if present:
             shown = ax.imshow(views[m][z], cmap="gray", extent=extent)
             fig.colorbar(shown, ax=ax, shrink=0.8, label=unit)

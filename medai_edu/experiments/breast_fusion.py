@@ -18,7 +18,7 @@ from torch.utils.data import DataLoader
 
 from medai_edu import metrics
 from medai_edu.data import BreastMRIConfig, BreastMRIDataset, make_breast_mri_cohort
-from medai_edu.data.datasets import MODALITIES
+from medai_edu.data.datasets import MRI_SEQUENCES
 from medai_edu.models import create_model
 from medai_edu.models.baselines import LateFusion, malignancy_loss
 from medai_edu.models.mome import mome_loss
@@ -73,14 +73,14 @@ class TrainedModel:
 
 #: Every contender: (registered model, its keyword arguments, its loss).
 CONTENDERS = {
-    **{m: ("mri-cnn", {"modalities": [m]}, malignancy_loss) for m in MODALITIES},
+    **{m: ("mri-cnn", {"modalities": [m]}, malignancy_loss) for m in MRI_SEQUENCES},
     "early fusion": ("mri-cnn", {}, malignancy_loss),
     "mome-mini": ("mome-mini", {}, mome_loss),
     "densenet121-3d": ("densenet121-3d", {}, malignancy_loss),
 }
 #: The shipped contenders as ``create_model(name, pretrained=tag)`` loads them.
 SHIPPED = {
-    **{m: ("mri-cnn", m) for m in MODALITIES},
+    **{m: ("mri-cnn", m) for m in MRI_SEQUENCES},
     "early fusion": ("mri-cnn", "early-fusion"),
     "mome-mini": ("mome-mini", "breast-mri"),
 }
@@ -161,15 +161,15 @@ def load_contenders(directory=TEACHING_CHECKPOINTS) -> dict[str, TrainedModel]:
             meta = load_checkpoint(model, path)
         history = History(**json.loads(meta.get("history", "{}")))
         trained[name] = TrainedModel(name, model.eval(), float(meta["seconds"]), history)
-    if all(m in trained for m in MODALITIES):
+    if all(m in trained for m in MRI_SEQUENCES):
         trained["late fusion"] = late_fusion(trained)
     return trained
 
 
 def late_fusion(single: dict[str, TrainedModel]) -> TrainedModel:
     """Late fusion of already trained single-modality models (no extra training)."""
-    members = {m: single[m].model for m in MODALITIES}
-    seconds = sum(single[m].seconds for m in MODALITIES)
+    members = {m: single[m].model for m in MRI_SEQUENCES}
+    seconds = sum(single[m].seconds for m in MRI_SEQUENCES)
     return TrainedModel("late fusion", LateFusion(members), seconds)
 
 
@@ -198,12 +198,12 @@ def auroc_table(trained: dict[str, TrainedModel], data: FusionData, splits=("tes
     for name, entry in trained.items():
         device = _device_of(entry.model)
         full = {}
-        for missing in (None, *MODALITIES):
+        for missing in (None, *MRI_SEQUENCES):
             row = {"model": name, "missing": missing or "none"}
             for split in splits:
                 if name == missing:
                     row[split] = float("nan")
-                elif name in MODALITIES and split in full:
+                elif name in MRI_SEQUENCES and split in full:
                     row[split] = full[split]
                 else:
                     model = _DropModality(entry.model, missing)
@@ -244,11 +244,11 @@ def run_fusion_experiment(
 ):
     """Train the contenders and return (trained models, AUROC rows)."""
     data = data or make_fusion_data()
-    contenders = contenders or (*MODALITIES, "early fusion", "mome-mini")
+    contenders = contenders or (*MRI_SEQUENCES, "early fusion", "mome-mini")
     trained = {
         name: train_model(name, data, time_budget_s=time_budget_s, progress=progress)
         for name in contenders
     }
-    if all(m in trained for m in MODALITIES):
+    if all(m in trained for m in MRI_SEQUENCES):
         trained["late fusion"] = late_fusion(trained)
     return trained, auroc_table(trained, data)

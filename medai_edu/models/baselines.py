@@ -19,6 +19,7 @@ from monai.networks.blocks import ResidualUnit
 from monai.networks.nets import DenseNet121
 from torch import nn
 
+from medai_edu.data.datasets import MRI_SEQUENCES
 from medai_edu.models.registry import register_model
 
 CHANNELS = {"dce": 5, "t2": 1, "dwi": 3}
@@ -54,7 +55,7 @@ class MRICNN(nn.Module):
     global max pool: the lesion may be anywhere, so position must not matter.
     """
 
-    def __init__(self, modalities=("dce", "t2", "dwi"), channels=(16, 32, 64), dropout=0.1):
+    def __init__(self, modalities=MRI_SEQUENCES, channels=(16, 32, 64), dropout=0.1):
         super().__init__()
         self.modalities = tuple(modalities)
         self.channels = {m: CHANNELS[m] for m in self.modalities}
@@ -100,7 +101,7 @@ class LateFusion(nn.Module):
 class DenseNet3D(nn.Module):
     """MONAI DenseNet121 (3D) on all modalities stacked, zero-padded to >= 32 per side."""
 
-    def __init__(self, modalities=("dce", "t2", "dwi"), min_side: int = 32):
+    def __init__(self, modalities=MRI_SEQUENCES, min_side: int = 32):
         super().__init__()
         self.modalities = tuple(modalities)
         self.channels = {m: CHANNELS[m] for m in self.modalities}

@@ -47,6 +47,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from medai_edu.data.datasets import MRI_SEQUENCES
 from medai_edu.models.registry import register_model
 
 CLS = -1  # token-modality index of the CLS token
@@ -56,7 +57,7 @@ CLS = -1  # token-modality index of the CLS token
 class MOMEConfig:
     """Sizes of MOME-mini. ``image_size`` must be divisible by ``patch_size``."""
 
-    modalities: tuple[str, ...] = ("dce", "t2", "dwi")
+    modalities: tuple[str, ...] = MRI_SEQUENCES
     in_channels: tuple[int, ...] = (5, 1, 3)
     image_size: tuple[int, int, int] = (16, 32, 32)
     patch_size: tuple[int, int, int] = (8, 16, 16)

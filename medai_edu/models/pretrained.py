@@ -21,6 +21,8 @@ from pathlib import Path
 
 import torch
 
+from medai_edu.data.datasets import MRI_SEQUENCES
+
 #: The package data folder of the shipped checkpoints.
 CHECKPOINTS = Path(__file__).resolve().parents[1] / "checkpoints"
 CHECKSUMS = CHECKPOINTS / "SHA256SUMS"
@@ -46,7 +48,7 @@ PRETRAINED: dict[tuple[str, str], Pretrained] = {
         ("mri-cnn", sequence): Pretrained(
             f"breast-fusion/{sequence}.pt", _FUSION, {"modalities": [sequence]}
         )
-        for sequence in ("dce", "t2", "dwi")
+        for sequence in MRI_SEQUENCES
     },
     **{
         ("mstar-mini", tag): Pretrained(f"slide-pretraining/{tag.replace('-', '_')}.pt", _SLIDES)
