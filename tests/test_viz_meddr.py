@@ -42,7 +42,7 @@ def test_images_mask_and_parameters():
     mask = fig.axes[0].images[0].get_array()
     assert mask.shape == (7, 7) and mask[0, 1] == 0 and mask[6, 0] == 1 and labelled(fig.axes[0])
 
-    model = add_lora(create_model("meddr-mini", n_layer=1, n_embd=32, vocab_size=300))
+    model = add_lora(create_model("meddr-mini", depth=1, dim=32, vocab_size=300))
     fig = plot_parameter_counts(model)
     ax = fig.axes[0]
     widths = {(round(p.get_y(), 1), p.get_facecolor()[:3]): p.get_width() for p in ax.patches}

@@ -171,7 +171,7 @@ def load_concept_models(directory=DEMO_CHECKPOINTS):
     )
     load_checkpoint(pair, _need(directory / "mri-concepts.pt"))
     encoder = load_encoders().stage2
-    width = encoder.config.embed_dim + 2 * encoder.config.feature_dim
+    width = encoder.config.dim + 2 * encoder.config.feature_dim
     slide_bottleneck = ConceptBottleneck(SLIDE_SPEC, width)
     load_checkpoint(slide_bottleneck, _need(directory / "slide-concepts.pt"))
     mri = ConceptModel(net.eval(), pair["bottleneck"].eval(), mri_concept_features)

@@ -37,17 +37,17 @@ class MedDrConfig:
     """Sizes of MedDr-mini."""
 
     image_size: int = 32
-    vision_dim: int = 64
+    vision_dim: int = 64  # the vision encoder's feature size, before the projector
     vocab_size: int = 768
     block_size: int = 160  # longest sequence, visual tokens included
-    n_layer: int = 4
-    n_head: int = 4
-    n_embd: int = 128
+    dim: int = 128  # the decoder's embedding size (nanoGPT's n_embd)
+    depth: int = 4  # decoder blocks (n_layer)
+    heads: int = 4  # attention heads per block (n_head)
     dropout: float = 0.0
 
     def __post_init__(self):
-        if self.n_embd % self.n_head:
-            raise ValueError(f"n_embd ({self.n_embd}) must be a multiple of n_head ({self.n_head})")
+        if self.dim % self.heads:
+            raise ValueError(f"dim ({self.dim}) must be a multiple of heads ({self.heads})")
         if self.image_size % 8:
             raise ValueError(f"image_size must be a multiple of 8, got {self.image_size}")
 
@@ -80,11 +80,9 @@ class Projector(nn.Module):
     """Vision features into the decoder's embedding space: Linear, GELU, Linear (as in
     LLaVA-1.5 and InternVL)."""
 
-    def __init__(self, vision_dim: int, n_embd: int):
+    def __init__(self, vision_dim: int, dim: int):
         super().__init__()
-        self.net = nn.Sequential(
-            nn.Linear(vision_dim, n_embd), nn.GELU(), nn.Linear(n_embd, n_embd)
-        )
+        self.net = nn.Sequential(nn.Linear(vision_dim, dim), nn.GELU(), nn.Linear(dim, dim))
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         return self.net(features)
@@ -98,9 +96,9 @@ class CausalSelfAttention(nn.Module):
 
     def __init__(self, config: MedDrConfig):
         super().__init__()
-        self.n_head = config.n_head
-        self.qkv = nn.Linear(config.n_embd, 3 * config.n_embd)
-        self.proj = nn.Linear(config.n_embd, config.n_embd)
+        self.heads = config.heads
+        self.qkv = nn.Linear(config.dim, 3 * config.dim)
+        self.proj = nn.Linear(config.dim, config.dim)
         self.dropout = nn.Dropout(config.dropout)
         causal = torch.tril(torch.ones(config.block_size, config.block_size, dtype=torch.bool))
         self.register_buffer("causal", causal, persistent=False)
@@ -109,7 +107,7 @@ class CausalSelfAttention(nn.Module):
         b, t, c = x.shape
         q, k, v = self.qkv(x).split(c, dim=2)
         # (B, T, C) -> (B, heads, T, C / heads)
-        q, k, v = (z.view(b, t, self.n_head, c // self.n_head).transpose(1, 2) for z in (q, k, v))
+        q, k, v = (z.view(b, t, self.heads, c // self.heads).transpose(1, 2) for z in (q, k, v))
         scores = (q @ k.transpose(-2, -1)) / math.sqrt(k.shape[-1])
         scores = scores.masked_fill(~self.causal[:t, :t], float("-inf"))
         weights = scores.softmax(dim=-1)
@@ -122,8 +120,8 @@ class CausalSelfAttention(nn.Module):
 class MLP(nn.Module):
     def __init__(self, config: MedDrConfig):
         super().__init__()
-        self.fc = nn.Linear(config.n_embd, 4 * config.n_embd)
-        self.proj = nn.Linear(4 * config.n_embd, config.n_embd)
+        self.fc = nn.Linear(config.dim, 4 * config.dim)
+        self.proj = nn.Linear(4 * config.dim, config.dim)
         self.dropout = nn.Dropout(config.dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -135,9 +133,9 @@ class Block(nn.Module):
 
     def __init__(self, config: MedDrConfig):
         super().__init__()
-        self.ln_1 = nn.LayerNorm(config.n_embd)
+        self.ln_1 = nn.LayerNorm(config.dim)
         self.attn = CausalSelfAttention(config)
-        self.ln_2 = nn.LayerNorm(config.n_embd)
+        self.ln_2 = nn.LayerNorm(config.dim)
         self.mlp = MLP(config)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -152,16 +150,16 @@ class Decoder(nn.Module):
     def __init__(self, config: MedDrConfig):
         super().__init__()
         self.config = config
-        self.wte = nn.Embedding(config.vocab_size, config.n_embd)
-        self.wpe = nn.Embedding(config.block_size, config.n_embd)
+        self.wte = nn.Embedding(config.vocab_size, config.dim)
+        self.wpe = nn.Embedding(config.block_size, config.dim)
         self.drop = nn.Dropout(config.dropout)
-        self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layer))
-        self.ln_f = nn.LayerNorm(config.n_embd)
-        self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
+        self.blocks = nn.ModuleList(Block(config) for _ in range(config.depth))
+        self.ln_f = nn.LayerNorm(config.dim)
+        self.lm_head = nn.Linear(config.dim, config.vocab_size, bias=False)
         self.lm_head.weight = self.wte.weight  # weight tying, as in GPT-2
 
     def forward(self, embeddings: torch.Tensor) -> torch.Tensor:
-        """(B, T, n_embd) input embeddings -> (B, T, vocab) logits."""
+        """(B, T, dim) input embeddings -> (B, T, vocab) logits."""
         t = embeddings.shape[1]
         if t > self.config.block_size:
             raise ValueError(
@@ -184,7 +182,7 @@ class MedDrMini(nn.Module):
         super().__init__()
         self.config = cfg = config or MedDrConfig()
         self.vision = VisionEncoder(cfg.vision_dim)
-        self.projector = Projector(cfg.vision_dim, cfg.n_embd)
+        self.projector = Projector(cfg.vision_dim, cfg.dim)
         self.decoder = Decoder(cfg)
         self.apply(self._init_weights)
 
@@ -201,7 +199,7 @@ class MedDrMini(nn.Module):
             raise ValueError(f"images must be (batch, 3, {s}, {s}), got {tuple(images.shape)}")
 
     def embed(self, images: torch.Tensor, input_ids: torch.Tensor) -> torch.Tensor:
-        """(B, V + T, n_embd): projected visual tokens, then the text's token embeddings."""
+        """(B, V + T, dim): projected visual tokens, then the text's token embeddings."""
         self.check_images(images)
         visual = self.projector(self.vision(images))
         return torch.cat([visual, self.decoder.wte(input_ids)], dim=1)

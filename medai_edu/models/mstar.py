@@ -41,10 +41,10 @@ class MSTARConfig:
 
     tile_size: int = 64
     feature_dim: int = 64  # patch feature size
-    embed_dim: int = 64  # shared slide / report / gene space
+    dim: int = 64  # the shared slide / report / gene space
     aggregator: str = "transmil"  # or "abmil"
-    heads: int = 4
-    depth: int = 2
+    heads: int = 4  # attention heads of the TransMIL aggregator
+    depth: int = 2  # TransMIL layers
     vocab_size: int = 512
     n_genes: int = 51
     n_classes: int = 3
@@ -189,11 +189,11 @@ class MSTARMini(nn.Module):
             self.aggregator = TransMILAggregator(cfg.feature_dim, cfg.heads, cfg.depth, cfg.dropout)
         else:
             self.aggregator = ABMIL(cfg.feature_dim, dropout=cfg.dropout)
-        self.report_encoder = ReportEncoder(cfg.vocab_size, cfg.embed_dim, cfg.dropout)
-        self.gene_encoder = _mlp(cfg.n_genes, cfg.embed_dim, cfg.dropout)
-        self.slide_projection = nn.Linear(cfg.feature_dim, cfg.embed_dim)
-        self.classifier = nn.Linear(cfg.embed_dim, cfg.n_classes)
-        self.risk = nn.Linear(cfg.embed_dim, 1)
+        self.report_encoder = ReportEncoder(cfg.vocab_size, cfg.dim, cfg.dropout)
+        self.gene_encoder = _mlp(cfg.n_genes, cfg.dim, cfg.dropout)
+        self.slide_projection = nn.Linear(cfg.feature_dim, cfg.dim)
+        self.classifier = nn.Linear(cfg.dim, cfg.n_classes)
+        self.risk = nn.Linear(cfg.dim, 1)
 
     def encode_tiles(self, tiles: torch.Tensor, tile_mask: torch.Tensor | None = None):
         """(B, N, 3, t, t) -> (B, N, D) patch features; padded tiles are not encoded."""

@@ -27,7 +27,7 @@ def tokenizer(cases):
 
 def tiny(tokenizer):
     torch.manual_seed(0)
-    return create_model("meddr-mini", vocab_size=tokenizer.vocab_size, n_layer=2, n_embd=64)
+    return create_model("meddr-mini", vocab_size=tokenizer.vocab_size, depth=2, dim=64)
 
 
 def test_prompt_assembly_puts_context_before_the_question():
@@ -188,12 +188,12 @@ def test_train_command_makes_a_loadable_checkpoint(cases, tmp_path, monkeypatch,
 
     data = g.GeneralistData(cases, {}, {}, {})
     monkeypatch.setattr(g, "make_generalist_data", lambda **kwargs: data)
-    quick = functools.partial(g.train_generalist, pretrain_steps=2, tune_steps=2, n_layer=1)
+    quick = functools.partial(g.train_generalist, pretrain_steps=2, tune_steps=2, depth=1)
     monkeypatch.setattr(g, "train_generalist", quick)
     assert main(["train", "generalist", "--out", str(tmp_path)]) == 0
     assert "trained 1 models" in capsys.readouterr().out
     model, _, meta = g.load_generalist(tmp_path / "meddr-mini.pt")
-    assert model.config.n_layer == 1 and "medai-edu train generalist" in meta["command"]
+    assert model.config.depth == 1 and "medai-edu train generalist" in meta["command"]
 
 
 def same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:

@@ -214,7 +214,7 @@ def test_slide_features_and_concepts():
     torch.manual_seed(0)
     encoder = create_model("mstar-mini").eval()
     x = slide_concept_features(encoder, bags)
-    assert x.shape == (3, encoder.config.embed_dim + 2 * encoder.config.feature_dim)
+    assert x.shape == (3, encoder.config.dim + 2 * encoder.config.feature_dim)
     bags.concepts = {}
     with pytest.raises(ValueError, match="carry no concept"):
         slide_concept_labels(bags)

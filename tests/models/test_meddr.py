@@ -21,7 +21,7 @@ def tokenizer():
 
 def small(**kw):
     torch.manual_seed(0)
-    return create_model("meddr-mini", vocab_size=300, n_layer=2, n_embd=64, **kw)
+    return create_model("meddr-mini", vocab_size=300, depth=2, dim=64, **kw)
 
 
 def test_tokenizer_round_trip_and_saving(tokenizer, tmp_path):
@@ -56,7 +56,7 @@ def test_projector_and_output_shapes():
     model = small()
     visual = model.vision(torch.rand(5, 3, 32, 32))
     assert visual.shape == (5, 16, 64)  # a 4 x 4 grid of visual tokens
-    assert model.projector(visual).shape == (5, 16, model.config.n_embd)
+    assert model.projector(visual).shape == (5, 16, model.config.dim)
     out = model(torch.rand(5, 3, 32, 32), torch.randint(0, 300, (5, 7)))
     assert out["logits"].shape == (5, 7, 300)
 
@@ -102,5 +102,5 @@ def test_bad_input_is_named():
         model(torch.rand(1, 3, 32, 32), torch.zeros(1, 200, dtype=torch.long))
     with pytest.raises(ValueError, match="temperature"):
         model.generate(torch.rand(3, 32, 32), [2], temperature=-1)
-    with pytest.raises(ValueError, match="multiple of n_head"):
-        create_model("meddr-mini", n_embd=30, n_head=4)
+    with pytest.raises(ValueError, match="multiple of heads"):
+        create_model("meddr-mini", dim=30, heads=4)
