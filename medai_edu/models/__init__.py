@@ -3,13 +3,77 @@
 - :mod:`~medai_edu.models.mome`: MOME-mini, multiparametric breast MRI fusion;
 - :mod:`~medai_edu.models.mstar`: mSTAR-mini, whole-slide pathology pretrained with reports
   and genes;
-- :mod:`~medai_edu.models.meddr`: MedDr-mini, a generalist vision-language model;
+- :mod:`~medai_edu.models.meddr`: MedDr-mini, a generalist vision-language model, and
+  :mod:`~medai_edu.models.tokenizer`, its byte-level BPE tokenizer;
 - :mod:`~medai_edu.models.lora`: LoRA adapters on MedDr-mini's decoder (peft);
 - :mod:`~medai_edu.models.baselines`: MONAI CNN baselines (single modality, early and late
-  fusion).
+  fusion);
+- :mod:`~medai_edu.models.pretrained`: the shipped teaching checkpoints, loaded by
+  ``create_model(name, pretrained=...)``.
+
+Every config uses the same words for the same sizes: ``dim`` (embedding width), ``depth``
+(transformer blocks), ``heads`` (attention heads), ``dropout``.
 """
 
-from medai_edu.models.lora import LORA_TARGETS, add_lora
-from medai_edu.models.registry import create_model, list_models, register_model
+import importlib
 
-__all__ = ["LORA_TARGETS", "add_lora", "create_model", "list_models", "register_model"]
+from medai_edu.models.lora import LORA_TARGETS, add_lora
+from medai_edu.models.meddr import IGNORE_INDEX, CausalSelfAttention, MedDrConfig, MedDrMini
+from medai_edu.models.mome import MOMEConfig, MOMEMini, modality_contributions, mome_loss
+from medai_edu.models.mstar import (
+    MSTARConfig,
+    MSTARMini,
+    ReportTokenizer,
+    contrastive_loss,
+    cox_loss,
+    stage1_loss,
+)
+from medai_edu.models.pretrained import PRETRAINED, pretrained_tags, read_checkpoint
+from medai_edu.models.registry import create_model, list_models, register_model
+from medai_edu.models.tokenizer import SPECIAL_TOKENS, CourseTokenizer
+
+# The baselines import MONAI, which takes seconds: they load on first use, not with the package.
+_BASELINES = ("DenseNet3D", "LateFusion", "MRICNN", "malignancy_loss")
+
+
+def __getattr__(name: str):
+    if name in _BASELINES:
+        return getattr(importlib.import_module("medai_edu.models.baselines"), name)
+    raise AttributeError(f"module 'medai_edu.models' has no attribute {name!r}")
+
+
+__all__ = [
+    # building models by name, and the shipped checkpoints
+    "PRETRAINED",
+    "create_model",
+    "list_models",
+    "pretrained_tags",
+    "read_checkpoint",
+    "register_model",
+    # MOME-mini: breast MRI fusion
+    "MOMEConfig",
+    "MOMEMini",
+    "modality_contributions",
+    "mome_loss",
+    # baselines for breast MRI
+    "DenseNet3D",
+    "LateFusion",
+    "MRICNN",
+    "malignancy_loss",
+    # mSTAR-mini: slides, reports and genes
+    "MSTARConfig",
+    "MSTARMini",
+    "ReportTokenizer",
+    "contrastive_loss",
+    "cox_loss",
+    "stage1_loss",
+    # MedDr-mini: a generalist vision-language model, its tokenizer and LoRA
+    "IGNORE_INDEX",
+    "LORA_TARGETS",
+    "SPECIAL_TOKENS",
+    "CausalSelfAttention",
+    "CourseTokenizer",
+    "MedDrConfig",
+    "MedDrMini",
+    "add_lora",
+]

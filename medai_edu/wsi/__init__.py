@@ -12,7 +12,7 @@ The pipeline of computational pathology, one module per step:
   (:class:`MacenkoNormalizer`, :class:`ReinhardNormalizer`);
 - :mod:`.heatmap`: per-tile scores back onto the slide (:func:`stitch_heatmap`,
   :func:`overlay_heatmap`, :func:`plot_heatmap`);
-- :mod:`.geojson`: tiles and scores as GeoJSON for QuPath (:func:`tiles_to_geojson`);
+- :mod:`.geojson`: tiles and scores as GeoJSON for QuPath (:func:`tiles_to_geojson`).
 
 Coordinates are level-0 pixels ``(x, y)`` throughout; sizes are ``(width, height)``.
 """
@@ -33,27 +33,31 @@ from medai_edu.wsi.tiling import TileGrid, read_tile, tile_grid, tissue_fraction
 from medai_edu.wsi.tissue import TissueMask, tissue_mask, tissue_score
 
 __all__ = [
-    "MacenkoNormalizer",
-    "ReinhardNormalizer",
-    "STAIN_NAMES",
+    # opening a slide
     "Slide",
     "SlideOpenError",
+    "open_slide",
+    "resize_rgb",
+    # tissue and tiles
     "TileGrid",
     "TissueMask",
     "iter_tile_batches",
-    "macenko_stain_matrix",
-    "open_slide",
-    "optical_density",
-    "overlay_heatmap",
-    "plot_heatmap",
     "read_tile",
-    "resize_rgb",
-    "separate_stains",
-    "stitch_heatmap",
     "tile_grid",
-    "tile_polygon",
-    "tiles_to_geojson",
     "tissue_fractions",
     "tissue_mask",
     "tissue_score",
+    # stain colour
+    "STAIN_NAMES",
+    "MacenkoNormalizer",
+    "ReinhardNormalizer",
+    "macenko_stain_matrix",
+    "optical_density",
+    "separate_stains",
+    # results back onto the slide
+    "overlay_heatmap",
+    "plot_heatmap",
+    "stitch_heatmap",
+    "tile_polygon",
+    "tiles_to_geojson",
 ]
