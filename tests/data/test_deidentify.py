@@ -11,7 +11,7 @@ import pydicom
 import pytest
 from pydicom.datadict import tag_for_keyword
 
-from medai_edu.data.deidentify import (
+from medai_edu.data.deidentification import (
     ACTIONS,
     PROFILE,
     BurnedInTextWarning,
