@@ -2,12 +2,28 @@
 use anything below (data generators, slide reading) and nothing imports them but
 ``benchmarks/run.py`` and their tests.
 
-- :mod:`.wsi_throughput`: :func:`~medai_edu.bench.wsi_throughput.benchmark_tiling`, the
-  reading speed of the slide pipeline;
-- :mod:`.hub_load`: :func:`~medai_edu.bench.hub_load.simulate_class`, a class arriving at
-  once on the local JupyterHub (imported on demand: it needs the extra "hub").
+- :mod:`.wsi_throughput`: :func:`benchmark_tiling`, the reading speed of the slide pipeline;
+- :mod:`.hub_load`: :func:`simulate_class`, a class arriving at once on the local JupyterHub,
+  running :func:`first_cells` of a lab (imported on first use: it needs the extra "hub").
 """
 
 from medai_edu.bench.wsi_throughput import benchmark_tiling
 
-__all__ = ["benchmark_tiling"]
+__all__ = ["benchmark_tiling", "first_cells", "simulate_class"]
+
+#: Name -> the module that defines it, imported when the name is first used.
+_LAZY = {"first_cells": "medai_edu.bench.hub_load", "simulate_class": "medai_edu.bench.hub_load"}
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'medai_edu.bench' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -126,21 +126,27 @@ def train_demo_checkpoints(directory=DEMO_CHECKPOINTS, seed: int = 0, progress=T
 # --------------------------------------------------------------------------- loading
 
 
-def _need(path: Path) -> Path:
-    if not path.exists():
-        raise FileNotFoundError(f"no demo checkpoint {path}; make it with `medai-edu train demo`")
-    return path
+def _demo_checkpoint(file: str) -> tuple[dict, dict]:
+    """``(state_dict, metadata)`` of a demo checkpoint, its SHA-256 checked as the teaching
+    checkpoints' are (the demo's files are recorded in ``SHA256SUMS`` too)."""
+    from medai_edu.models.pretrained import Pretrained, read_checkpoint, verified_path
+
+    return read_checkpoint(verified_path(Pretrained(f"demo/{file}", "medai-edu train demo")))
 
 
-def load_slide_model(directory=DEMO_CHECKPOINTS) -> SlideModel:
-    """mSTAR-mini with its tumour-type head, and its report archive embedded."""
+def _slide_model() -> SlideModel:
+    """mSTAR-mini with its tumour-type head, and its report archive embedded.
+
+    The head's weights are mSTAR-mini's own (``create_model("mstar-mini")``); only the
+    file differs from the registered tags, so the state is loaded here.
+    """
     from medai_edu.data.pathology import TUMOUR_TYPES
     from medai_edu.models import create_model
     from medai_edu.models.mstar import ReportTokenizer
-    from medai_edu.train import load_checkpoint
 
+    state, meta = _demo_checkpoint("slide-classifier.pt")
     model = create_model("mstar-mini")
-    meta = load_checkpoint(model, _need(Path(directory) / "slide-classifier.pt"))
+    model.load_state_dict(state)
     tokenizer = ReportTokenizer(int(meta["vocab_size"]))
     tokenizer.index = json.loads(meta["vocabulary"])
     reports = json.loads(meta["reports"])
@@ -150,8 +156,13 @@ def load_slide_model(directory=DEMO_CHECKPOINTS) -> SlideModel:
     return SlideModel(model, tokenizer, reports, unit, tuple(TUMOUR_TYPES))
 
 
-def load_concept_models(directory=DEMO_CHECKPOINTS):
-    """(MRI ConceptModel, slide ConceptModel) of XAIM-mini."""
+def _concept_models() -> tuple:
+    """(MRI ConceptModel, slide ConceptModel) of XAIM-mini.
+
+    Not registered models: each pairs a feature extractor (a lesion CNN; mSTAR-mini's
+    stage-2 encoder) with a concept bottleneck fitted for the demo, so both are rebuilt
+    from their specs and loaded here.
+    """
     from medai_edu.experiments.slide_pretraining import load_encoders
     from medai_edu.explain.concept_models import (
         MRI_SPEC,
@@ -162,18 +173,16 @@ def load_concept_models(directory=DEMO_CHECKPOINTS):
         slide_concept_features,
     )
     from medai_edu.explain.concepts import ConceptBottleneck
-    from medai_edu.train import load_checkpoint
 
-    directory = Path(directory)
     net = LesionConceptNet(MRI_SPEC)
     pair = torch.nn.ModuleDict(
         {"extractor": net, "bottleneck": ConceptBottleneck(MRI_SPEC, net.n_features)}
     )
-    load_checkpoint(pair, _need(directory / "mri-concepts.pt"))
+    pair.load_state_dict(_demo_checkpoint("mri-concepts.pt")[0])
     encoder = load_encoders().stage2
     width = encoder.config.dim + 2 * encoder.config.feature_dim
     slide_bottleneck = ConceptBottleneck(SLIDE_SPEC, width)
-    load_checkpoint(slide_bottleneck, _need(directory / "slide-concepts.pt"))
+    slide_bottleneck.load_state_dict(_demo_checkpoint("slide-concepts.pt")[0])
     mri = ConceptModel(net.eval(), pair["bottleneck"].eval(), mri_concept_features)
     slides = ConceptModel(encoder, slide_bottleneck.eval(), slide_concept_features)
     return mri, slides
@@ -183,7 +192,10 @@ def load_archive(directory=DEMO_CHECKPOINTS) -> dict:
     """MedDr-mini's retrieval archive: modality -> ImageCases (images in [0, 1])."""
     from medai_edu.data.instructions import CONCEPT_VALUES, DIAGNOSES, MODALITIES, ImageCases
 
-    stored = np.load(_need(Path(directory) / "generalist-archive.npz"))
+    path = Path(directory) / "generalist-archive.npz"
+    if not path.exists():
+        raise FileNotFoundError(f"no demo archive {path}; make it with `medai-edu train demo`")
+    stored = np.load(path)
     archive = {}
     for m in MODALITIES:
         diagnosis = stored[f"{m}/diagnosis"]
@@ -199,15 +211,15 @@ def load_archive(directory=DEMO_CHECKPOINTS) -> dict:
     return archive
 
 
-def load_demo_models(directory=DEMO_CHECKPOINTS) -> DemoModels:
+def load_demo_models() -> DemoModels:
     """Load every model of the demo from the shipped checkpoints (a few seconds)."""
-    from medai_edu.experiments.breast_fusion import load_contenders
     from medai_edu.experiments.generalist import RetrievalIndex, load_generalist
+    from medai_edu.models import create_model
 
     generalist, tokenizer, _ = load_generalist()
-    archive = load_archive(directory)
-    mri_concepts, slide_concepts = load_concept_models(directory)
-    mome, slides = load_contenders()["mome-mini"].model.eval(), load_slide_model(directory)
+    archive = load_archive()
+    mri_concepts, slide_concepts = _concept_models()
+    mome, slides = create_model("mome-mini", pretrained=True), _slide_model()
     return DemoModels(
         mome=mome,
         slides=slides,

@@ -528,74 +528,9 @@ def run_notebook(
     uid = _choose_sandbox_uid() if dropped else None
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="medai-grade-", ignore_cleanup_errors=True) as tmp:
-        root = Path(tmp).resolve()
-        work, private_tmp, shm = root / "work", root / "tmp", root / "shm"
-        for folder in (work, private_tmp, shm):
-            folder.mkdir()
-        _copy_files(files, work)
-        if uid is not None:
-            _chown_tree(root, uid)
-        os.chmod(root, 0o700)
-
-        if _first_blocked(str(work), uid) is not None:
-            raise SandboxUnavailable(
-                f"the sandbox's uid cannot reach its working directory {work}: set TMPDIR "
-                "to a folder every user may traverse (like /tmp)"
-            )
+        work, private_tmp, shm = _prepare_root(Path(tmp).resolve(), files, uid)
         sandbox_env = _sandbox_env(work, env)
-        runtime = runtime_paths()
-        mounts, read_only = mount_args(hidden, runtime, uid)
-        budget = limits.wall_seconds - max(5, limits.wall_seconds // 10)
-        if uid is not None:
-            # bwrap as root, no user namespace: the runner drops to ``uid`` itself, so the
-            # kernel runs as a real unprivileged uid that RLIMIT_NPROC counts
-            namespaces = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts"]
-            namespaces += ["--unshare-cgroup-try", "--cap-drop", "ALL"]
-            namespaces += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
-            drop = ["--uid", str(uid)]
-        else:
-            namespaces, drop = ["--unshare-all"], []
-        cmd = [
-            bwrap,
-            *namespaces,
-            "--die-with-parent",
-            "--new-session",
-            "--hostname",
-            "sandbox",
-            "--ro-bind",
-            "/",
-            "/",
-            *mounts,
-            "--dev",
-            "/dev",
-            "--proc",
-            "/proc",
-            "--bind",
-            str(private_tmp),
-            "/tmp",
-            "--bind",
-            str(shm),
-            "/dev/shm",
-            *_inside_private_tmp(work, [p for p in runtime if is_under(p, "/tmp")]),
-            *[arg for path in [*read_only, "/dev"] for arg in ("--remount-ro", path)],
-            "--chdir",
-            str(work),
-            "--",
-            python_executable(),
-            "-I",
-            "-m",
-            RUNNER_MODULE,
-            *drop,
-            "--cell-timeout",
-            str(limits.cell_timeout_seconds),
-            "--time-budget",
-            str(max(1, budget)),
-            "--max-text",
-            str(limits.cell_output_chars),
-            "--max-output-bytes",
-            str(max(64 * 1024, limits.output_mb * MIB - 64 * 1024)),
-            *(["--audit"] if audit else []),
-        ]
+        cmd = _bwrap_command(bwrap, (work, private_tmp, shm), hidden, uid, limits, audit)
         try:
             proc = subprocess.Popen(
                 cmd,
@@ -611,35 +546,10 @@ def run_notebook(
             raise SandboxUnavailable(f"could not start bubblewrap ({bwrap}): {err}") from err
         # the notebook, its outputs and the checks' records or probes (capped by the runner)
         pipes = _Pipes(proc, payload, len(payload) + limits.output_mb * MIB + MAX_CHECK_BYTES)
-        stopped = ""
         try:
-            deadline = start + limits.wall_seconds
-            next_disk_check = time.monotonic() + 1
-            while True:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    stopped = "timeout"
-                    break
-                try:
-                    proc.wait(timeout=min(0.25, remaining))
-                    break
-                except subprocess.TimeoutExpired:
-                    pass
-                if time.monotonic() >= next_disk_check:
-                    next_disk_check = time.monotonic() + 1
-                    if _disk_usage([work, private_tmp, shm]) > limits.disk_mb * MIB:
-                        stopped = "disk"
-                        break
+            stopped = _watch(proc, start + limits.wall_seconds, [work, private_tmp, shm], limits)
         finally:
-            if proc.returncode is None:  # not reaped yet: the group id is still ours
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
-                proc.wait()
-            pipes.join(timeout=10)
-            if uid is not None:
-                _kill_uid(uid)
+            _reap(proc, pipes, uid)
         seconds = time.monotonic() - start
         if stopped == "timeout":
             reason = f"stopped after the wall-clock limit of {limits.wall_seconds} s"
@@ -648,6 +558,112 @@ def run_notebook(
             reason = f"stopped: the notebook wrote more than {limits.disk_mb} MB of files"
             return SandboxResult(None, "output_limit", reason, seconds)
     return _parse(pipes, proc.returncode, limits, seconds)
+
+
+def _prepare_root(
+    root: Path, files: Mapping[str, str | os.PathLike[str]] | None, uid: int | None
+) -> tuple[Path, Path, Path]:
+    """Make the sandbox's ``work``, ``tmp`` and ``shm`` folders under ``root``, copy the
+    declared files into ``work``, and give them to ``uid`` (when the sandbox drops to one)."""
+    work, private_tmp, shm = root / "work", root / "tmp", root / "shm"
+    for folder in (work, private_tmp, shm):
+        folder.mkdir()
+    _copy_files(files, work)
+    if uid is not None:
+        _chown_tree(root, uid)
+    os.chmod(root, 0o700)
+    if _first_blocked(str(work), uid) is not None:
+        raise SandboxUnavailable(
+            f"the sandbox's uid cannot reach its working directory {work}: set TMPDIR "
+            "to a folder every user may traverse (like /tmp)"
+        )
+    return work, private_tmp, shm
+
+
+def _namespace_args(uid: int | None) -> tuple[list[str], list[str]]:
+    """bubblewrap's namespace options, and the runner's ``--uid`` option when it drops."""
+    if uid is None:
+        return ["--unshare-all"], []
+    # bwrap as root, no user namespace: the runner drops to ``uid`` itself, so the kernel
+    # runs as a real unprivileged uid that RLIMIT_NPROC counts
+    namespaces = ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts"]
+    namespaces += ["--unshare-cgroup-try", "--cap-drop", "ALL"]
+    namespaces += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    return namespaces, ["--uid", str(uid)]
+
+
+def _bwrap_command(
+    bwrap: str,
+    folders: tuple[Path, Path, Path],
+    hidden: list[str],
+    uid: int | None,
+    limits: SandboxLimits,
+    audit: bool,
+) -> list[str]:
+    """The bubblewrap command line that runs the sandbox runner on ``folders``
+    (``work``, ``tmp``, ``shm``), with ``hidden`` covered and the rest of / read-only."""
+    work, private_tmp, shm = folders
+    runtime = runtime_paths()
+    mounts, read_only = mount_args(hidden, runtime, uid)
+    budget = limits.wall_seconds - max(5, limits.wall_seconds // 10)
+    namespaces, drop = _namespace_args(uid)
+    return [
+        bwrap,
+        *namespaces,
+        "--die-with-parent",
+        "--new-session",
+        *("--hostname", "sandbox"),
+        *("--ro-bind", "/", "/"),
+        *mounts,
+        *("--dev", "/dev"),
+        *("--proc", "/proc"),
+        *("--bind", str(private_tmp), "/tmp"),
+        *("--bind", str(shm), "/dev/shm"),
+        *_inside_private_tmp(work, [p for p in runtime if is_under(p, "/tmp")]),
+        *[arg for path in [*read_only, "/dev"] for arg in ("--remount-ro", path)],
+        *("--chdir", str(work)),
+        "--",
+        *(python_executable(), "-I", "-m", RUNNER_MODULE),
+        *drop,
+        *("--cell-timeout", str(limits.cell_timeout_seconds)),
+        *("--time-budget", str(max(1, budget))),
+        *("--max-text", str(limits.cell_output_chars)),
+        *("--max-output-bytes", str(max(64 * 1024, limits.output_mb * MIB - 64 * 1024))),
+        *(["--audit"] if audit else []),
+    ]
+
+
+def _watch(proc: subprocess.Popen, deadline: float, roots: list[Path], limits) -> str:
+    """Wait for the sandbox to end: ``""``, or ``"timeout"`` past ``deadline`` (monotonic
+    seconds), or ``"disk"`` once ``roots`` hold more than the disk limit (checked each second).
+    """
+    next_disk_check = time.monotonic() + 1
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return "timeout"
+        try:
+            proc.wait(timeout=min(0.25, remaining))
+            return ""
+        except subprocess.TimeoutExpired:
+            pass
+        if time.monotonic() >= next_disk_check:
+            next_disk_check = time.monotonic() + 1
+            if _disk_usage(roots) > limits.disk_mb * MIB:
+                return "disk"
+
+
+def _reap(proc: subprocess.Popen, pipes: _Pipes, uid: int | None) -> None:
+    """Kill whatever of the sandbox is left, collect its output, end the uid's processes."""
+    if proc.returncode is None:  # not reaped yet: the group id is still ours
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        proc.wait()
+    pipes.join(timeout=10)
+    if uid is not None:
+        _kill_uid(uid)
 
 
 def _parse(pipes: _Pipes, returncode: int, limits: SandboxLimits, seconds: float):

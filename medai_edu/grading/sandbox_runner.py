@@ -150,179 +150,198 @@ def _json_size(value: Any) -> int:
     return len(json.dumps(value))
 
 
-def _client_class():  # imported lazily: nbclient is only needed inside the sandbox
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellTimeoutError
-    from nbformat.v4 import new_output
+class _GradingBehaviour:
+    """What :class:`GradingClient` adds to nbclient's ``NotebookClient``: it takes the checks'
+    records out of the messages, keeps a per-cell timeout and a notebook deadline, tracks the
+    running cell, and caps outputs. A mixin, so that nbclient is imported only when a client
+    is made (inside the sandbox); ``super()`` reaches ``NotebookClient``.
+    """
 
-    class GradingClient(NotebookClient):
-        """A NotebookClient that caps outputs, tracks the running cell and keeps a deadline."""
+    def setup_limits(
+        self, *, max_text: int, max_output_bytes: int, cell_timeout: int, deadline: float
+    ) -> None:
+        self.max_text = max_text
+        self.max_output_bytes = max_output_bytes
+        self.cell_timeout = cell_timeout
+        self.deadline = deadline
+        self.current_index: int | None = None
+        self.timeout_cause = "cell"
+        self.kernel_process: Any = None
+        self._cell_text: dict[int, int] = {}
+        self._cell_bytes: dict[int, int] = {}
+        self._cell_clipped: set[int] = set()
+        self._cell_dropped: set[int] = set()
+        self.timeout_func = self._timeout_for
+        self.check_messages: dict[int, list[str]] = {}
+        self.check_bytes = 0
+        self.check_overflow = False
+        self.audit: list[str] = []
+        self.replies: dict[int, str] = {}
 
-        def setup_limits(
-            self, *, max_text: int, max_output_bytes: int, cell_timeout: int, deadline: float
-        ) -> None:
-            self.max_text = max_text
-            self.max_output_bytes = max_output_bytes
-            self.cell_timeout = cell_timeout
-            self.deadline = deadline
-            self.current_index: int | None = None
-            self.timeout_cause = "cell"
-            self.kernel_process: Any = None
-            self._cell_text: dict[int, int] = {}
-            self._cell_bytes: dict[int, int] = {}
-            self._cell_clipped: set[int] = set()
-            self._cell_dropped: set[int] = set()
-            self.timeout_func = self._timeout_for
-            self.check_messages: dict[int, list[str]] = {}
-            self.check_bytes = 0
-            self.check_overflow = False
-            self.audit: list[str] = []
-            self.replies: dict[int, str] = {}
-
-        # -- what the grader reads beside the outputs ----------------------------------------
-        def _take_check_message(self, cell_index: int, data: dict) -> bool:
-            """Keep a record or probe of the checks (or the audit's findings) for the
-            grader; True when ``data`` was one, so it is not stored as an output."""
-            if AUDIT_MIME in data:
-                self.audit.append(str(data[AUDIT_MIME])[:100_000])
-                return True
-            if CHECKS_MIME not in data:
-                return False
-            message = str(data[CHECKS_MIME])
-            count = sum(len(v) for v in self.check_messages.values())
-            if count >= MAX_CHECK_MESSAGES or self.check_bytes + len(message) > MAX_CHECK_BYTES:
-                self.check_overflow = True  # a flood: the grader fails the cells it spoils
-                return True
-            self.check_bytes += len(message)
-            self.check_messages.setdefault(cell_index, []).append(message)
+    # -- what the grader reads beside the outputs ----------------------------------------
+    def _take_check_message(self, cell_index: int, data: dict) -> bool:
+        """Keep a record or probe of the checks (or the audit's findings) for the
+        grader; True when ``data`` was one, so it is not stored as an output."""
+        if AUDIT_MIME in data:
+            self.audit.append(str(data[AUDIT_MIME])[:100_000])
             return True
+        if CHECKS_MIME not in data:
+            return False
+        message = str(data[CHECKS_MIME])
+        count = sum(len(v) for v in self.check_messages.values())
+        if count >= MAX_CHECK_MESSAGES or self.check_bytes + len(message) > MAX_CHECK_BYTES:
+            self.check_overflow = True  # a flood: the grader fails the cells it spoils
+            return True
+        self.check_bytes += len(message)
+        self.check_messages.setdefault(cell_index, []).append(message)
+        return True
 
-        def _check_raise_for_error(self, cell, cell_index, exec_reply):
-            if exec_reply is not None:  # "ok" or "error", whatever the outputs show
-                status = exec_reply.get("content", {}).get("status")
-                self.replies[cell_index] = str(status)
-            return super()._check_raise_for_error(cell, cell_index, exec_reply)
+    def _check_raise_for_error(self, cell, cell_index, exec_reply):
+        if exec_reply is not None:  # "ok" or "error", whatever the outputs show
+            status = exec_reply.get("content", {}).get("status")
+            self.replies[cell_index] = str(status)
+        return super()._check_raise_for_error(cell, cell_index, exec_reply)
 
-        # -- time --------------------------------------------------------------------------
-        def _timeout_for(self, cell: Any) -> int:
-            remaining = self.deadline - monotonic()
-            if remaining < self.cell_timeout:
+    # -- time --------------------------------------------------------------------------
+    def _timeout_for(self, cell: Any) -> int:
+        remaining = self.deadline - monotonic()
+        if remaining < self.cell_timeout:
+            self.timeout_cause = "notebook"
+            return max(1, int(remaining))
+        self.timeout_cause = "cell"
+        return self.cell_timeout
+
+    async def async_start_new_kernel(self, **kwargs: Any) -> None:
+        await super().async_start_new_kernel(**kwargs)
+        provisioner = getattr(self.km, "provisioner", None)
+        self.kernel_process = getattr(provisioner, "process", None)
+
+    async def async_execute_cell(self, cell, cell_index, execution_count=None, **kw):
+        runs = cell.cell_type == "code" and cell.source.strip()
+        if runs:
+            self.current_index = cell_index
+            if monotonic() >= self.deadline:
+                from nbclient.exceptions import CellTimeoutError
+
                 self.timeout_cause = "notebook"
-                return max(1, int(remaining))
-            self.timeout_cause = "cell"
-            return self.cell_timeout
+                raise CellTimeoutError("the notebook's time budget is spent")
+        return await super().async_execute_cell(cell, cell_index, execution_count, **kw)
 
-        async def async_start_new_kernel(self, **kwargs: Any) -> None:
-            await super().async_start_new_kernel(**kwargs)
-            provisioner = getattr(self.km, "provisioner", None)
-            self.kernel_process = getattr(provisioner, "process", None)
+    # -- outputs -----------------------------------------------------------------------
+    def _reset_cell(self, cell_index: int) -> None:
+        for table in (self._cell_text, self._cell_bytes):
+            table.pop(cell_index, None)
+        self._cell_clipped.discard(cell_index)
+        self._cell_dropped.discard(cell_index)
 
-        async def async_execute_cell(self, cell, cell_index, execution_count=None, **kw):
-            runs = cell.cell_type == "code" and cell.source.strip()
-            if runs:
-                self.current_index = cell_index
-                if monotonic() >= self.deadline:
-                    self.timeout_cause = "notebook"
-                    raise CellTimeoutError("the notebook's time budget is spent")
-            return await super().async_execute_cell(cell, cell_index, execution_count, **kw)
+    def _room(self) -> int:
+        return self.max_output_bytes - sum(self._cell_bytes.values())
 
-        # -- outputs -----------------------------------------------------------------------
-        def _reset_cell(self, cell_index: int) -> None:
-            for table in (self._cell_text, self._cell_bytes):
-                table.pop(cell_index, None)
-            self._cell_clipped.discard(cell_index)
-            self._cell_dropped.discard(cell_index)
+    def _account(self, cell_index: int, size: int) -> None:
+        self._cell_bytes[cell_index] = self._cell_bytes.get(cell_index, 0) + size
 
-        def _room(self) -> int:
-            return self.max_output_bytes - sum(self._cell_bytes.values())
+    def _drop(self, outs: list, cell_index: int) -> None:
+        """Outputs beyond the notebook's budget: one short note per cell instead."""
+        if cell_index not in self._cell_dropped:
+            from nbformat.v4 import new_output
 
-        def _account(self, cell_index: int, size: int) -> None:
-            self._cell_bytes[cell_index] = self._cell_bytes.get(cell_index, 0) + size
+            self._cell_dropped.add(cell_index)
+            note = (
+                f"{TRUNCATION_NOTE} (the notebook's outputs exceeded "
+                f"{self.max_output_bytes // 1024} kB)\n"
+            )
+            outs.append(new_output("stream", name="stdout", text=note))
 
-        def _drop(self, outs: list, cell_index: int) -> None:
-            """Outputs beyond the notebook's budget: one short note per cell instead."""
-            if cell_index not in self._cell_dropped:
-                self._cell_dropped.add(cell_index)
-                note = (
-                    f"{TRUNCATION_NOTE} (the notebook's outputs exceeded "
-                    f"{self.max_output_bytes // 1024} kB)\n"
-                )
-                outs.append(new_output("stream", name="stdout", text=note))
-
-        def output(self, outs, msg, display_id, cell_index):
-            if self.clear_before_next_output:
-                self._reset_cell(cell_index)
-            parent = msg["parent_header"].get("msg_id")
-            if self.output_hook_stack[parent]:  # ipywidgets Output: nbclient's own handling
-                return super().output(outs, msg, display_id, cell_index)
-            msg_type = msg["msg_type"]
-            content = msg["content"]
-            if msg_type == "error":  # always kept: grading looks for it
-                content["ename"] = _clip(str(content.get("ename", "")), 200)[0]
-                content["evalue"] = _clip(str(content.get("evalue", "")), MAX_EVALUE_CHARS)[0]
-                tb = [str(line) for line in content.get("traceback", [])]
-                kept: list[str] = []
-                budget = self.max_text
-                for line in tb:
-                    if len(line) > budget:
-                        kept.append(_clip(line, budget)[0])
-                        break
-                    kept.append(line)
-                    budget -= len(line)
-                content["traceback"] = kept
-                return super().output(outs, msg, display_id, cell_index)
-            if msg_type == "stream":
-                if cell_index in self._cell_clipped or cell_index in self._cell_dropped:
-                    return None
-                text = str(content.get("text", ""))
-                used = self._cell_text.get(cell_index, 0)
-                text, clipped = _clip(text, self.max_text - used)
-                if clipped:
-                    self._cell_clipped.add(cell_index)
-                size = _json_size(text) + 64
-                if size > self._room():
-                    self._drop(outs, cell_index)
-                    return None
-                content["text"] = text
-                self._cell_text[cell_index] = used + len(text)
-                self._account(cell_index, size)
-                return super().output(outs, msg, display_id, cell_index)
-            if msg_type in ("display_data", "execute_result"):  # shrunk in process_message
-                size = _json_size(content.get("data") or {}) + 64
-                size += _json_size(content.get("metadata") or {})
-                if cell_index in self._cell_dropped or size > self._room():
-                    self._drop(outs, cell_index)
-                    return None
-                self._account(cell_index, size)
+    def output(self, outs, msg, display_id, cell_index):
+        if self.clear_before_next_output:
+            self._reset_cell(cell_index)
+        parent = msg["parent_header"].get("msg_id")
+        if self.output_hook_stack[parent]:  # ipywidgets Output: nbclient's own handling
             return super().output(outs, msg, display_id, cell_index)
+        msg_type = msg["msg_type"]
+        content = msg["content"]
+        if msg_type == "error":  # always kept: grading looks for it
+            self._shorten_error(content)
+        elif msg_type == "stream":
+            if not self._fit_stream(outs, content, cell_index):
+                return None
+        elif msg_type in ("display_data", "execute_result"):  # shrunk in process_message
+            size = _json_size(content.get("data") or {}) + 64
+            size += _json_size(content.get("metadata") or {})
+            if cell_index in self._cell_dropped or size > self._room():
+                self._drop(outs, cell_index)
+                return None
+            self._account(cell_index, size)
+        return super().output(outs, msg, display_id, cell_index)
 
-        def process_message(self, msg, cell, cell_index):
-            # before nbclient copies display data into earlier outputs (display_id updates)
-            msg_type = msg.get("msg_type")
-            if msg_type == "display_data":
-                data = (msg.get("content") or {}).get("data") or {}
-                if isinstance(data, dict) and self._take_check_message(cell_index, data):
-                    return None
-            if msg_type in ("display_data", "execute_result", "update_display_data"):
-                content = msg.get("content") or {}
-                data = content.get("data") or {}
-                for mime, value in list(data.items()):
-                    if isinstance(value, str) and mime.startswith("text/"):
-                        data[mime] = _clip(value, self.max_text)[0]
-                size = _json_size(data) + _json_size(content.get("metadata") or {})
-                if size > self._room():
-                    note = f"{TRUNCATION_NOTE} (the notebook's outputs exceeded "
-                    note += f"{self.max_output_bytes // 1024} kB)"
-                    content["data"] = {"text/plain": note}
-                    content["metadata"] = {}
-                elif msg_type == "update_display_data":  # replaces outputs already counted
-                    self._account(cell_index, size)
-            return super().process_message(msg, cell, cell_index)
+    def _shorten_error(self, content: dict) -> None:
+        """Clip an error's name, value and traceback (kept to ``max_text`` characters)."""
+        content["ename"] = _clip(str(content.get("ename", "")), 200)[0]
+        content["evalue"] = _clip(str(content.get("evalue", "")), MAX_EVALUE_CHARS)[0]
+        kept: list[str] = []
+        budget = self.max_text
+        for line in (str(line) for line in content.get("traceback", [])):
+            if len(line) > budget:
+                kept.append(_clip(line, budget)[0])
+                break
+            kept.append(line)
+            budget -= len(line)
+        content["traceback"] = kept
 
-        def clear_output(self, outs, msg, cell_index):
-            super().clear_output(outs, msg, cell_index)
-            if not outs:
-                self._reset_cell(cell_index)
+    def _fit_stream(self, outs: list, content: dict, cell_index: int) -> bool:
+        """Clip a stream's text to the cell's and the notebook's budgets; False: drop it."""
+        if cell_index in self._cell_clipped or cell_index in self._cell_dropped:
+            return False
+        text = str(content.get("text", ""))
+        used = self._cell_text.get(cell_index, 0)
+        text, clipped = _clip(text, self.max_text - used)
+        if clipped:
+            self._cell_clipped.add(cell_index)
+        size = _json_size(text) + 64
+        if size > self._room():
+            self._drop(outs, cell_index)
+            return False
+        content["text"] = text
+        self._cell_text[cell_index] = used + len(text)
+        self._account(cell_index, size)
+        return True
+
+    def process_message(self, msg, cell, cell_index):
+        # before nbclient copies display data into earlier outputs (display_id updates)
+        msg_type = msg.get("msg_type")
+        if msg_type == "display_data":
+            data = (msg.get("content") or {}).get("data") or {}
+            if isinstance(data, dict) and self._take_check_message(cell_index, data):
+                return None
+        if msg_type in ("display_data", "execute_result", "update_display_data"):
+            content = msg.get("content") or {}
+            data = content.get("data") or {}
+            for mime, value in list(data.items()):
+                if isinstance(value, str) and mime.startswith("text/"):
+                    data[mime] = _clip(value, self.max_text)[0]
+            size = _json_size(data) + _json_size(content.get("metadata") or {})
+            if size > self._room():
+                note = f"{TRUNCATION_NOTE} (the notebook's outputs exceeded "
+                note += f"{self.max_output_bytes // 1024} kB)"
+                content["data"] = {"text/plain": note}
+                content["metadata"] = {}
+            elif msg_type == "update_display_data":  # replaces outputs already counted
+                self._account(cell_index, size)
+        return super().process_message(msg, cell, cell_index)
+
+    def clear_output(self, outs, msg, cell_index):
+        super().clear_output(outs, msg, cell_index)
+        if not outs:
+            self._reset_cell(cell_index)
+
+
+def _client_class():
+    """``GradingClient``: nbclient's ``NotebookClient`` with :class:`_GradingBehaviour`.
+    Made on demand: nbclient is only needed inside the sandbox."""
+    from nbclient import NotebookClient
+
+    class GradingClient(_GradingBehaviour, NotebookClient):
+        """A NotebookClient that caps outputs, tracks the running cell and keeps a deadline."""
 
     return GradingClient
 
@@ -356,7 +375,6 @@ def _signal_name(returncode: int | None) -> str:
 def execute(data: bytes, args: argparse.Namespace, started: float) -> dict[str, Any]:
     """Execute the notebook in ``data``; return the result envelope (never raises)."""
     import nbformat
-    from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
     try:
         nb = nbformat.reads(data.decode("utf-8"), as_version=4)
@@ -366,20 +384,49 @@ def execute(data: bytes, args: argparse.Namespace, started: float) -> dict[str, 
             "reason": f"unreadable notebook: {exc}",
             "notebook": None,
         }
+    _prepare(nb, args.audit)
+    client = _new_client(nb, args, deadline=started + args.time_budget)
+    status, reason = "ok", ""
+    try:
+        client.execute()
+    except Exception as exc:  # every way a run stops is reported, never raised
+        status, reason = _why_stopped(exc, client, nb, args)
+        if status == "sandbox_error":
+            return {"status": status, "reason": reason, "notebook": None}
+    shift = 1 if args.audit else 0  # indices as in the notebook the grader sent
+    if args.audit:
+        nb.cells = [c for c in nb.cells if not c.get("metadata", {}).get(AUDIT_KEY)]
+    return {
+        "status": status,
+        "reason": reason,
+        "notebook": nb,
+        "checks": {str(i - shift): m for i, m in client.check_messages.items()},
+        "check_overflow": client.check_overflow,
+        "replies": {str(i - shift): r for i, r in client.replies.items()},
+        "audit": client.audit,
+    }
+
+
+def _prepare(nb: Any, audit: bool) -> None:
+    """Clear the outputs stored in the submission; with ``audit``, add the audit cell first
+    (the baseline, before any student code) and last."""
     for cell in nb.cells:  # nothing stored in the submission survives as an "output"
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None
-    if args.audit:  # before any student code (the baseline) and after all of it
+    if audit:
         from nbformat.v4 import new_code_cell
 
         # one line that names nothing a line-filtering input transformer would look for
         encoded = base64.b64encode(AUDIT_CELL.encode()).decode()
-        audit = f"exec(__import__('base64').b64decode('{encoded}').decode())"
-        nb.cells.insert(0, new_code_cell(audit, metadata={AUDIT_KEY: True}))
-        nb.cells.append(new_code_cell(audit, metadata={AUDIT_KEY: True}))
+        line = f"exec(__import__('base64').b64decode('{encoded}').decode())"
+        nb.cells.insert(0, new_code_cell(line, metadata={AUDIT_KEY: True}))
+        nb.cells.append(new_code_cell(line, metadata={AUDIT_KEY: True}))
 
-    deadline = started + args.time_budget
+
+def _new_client(nb: Any, args: argparse.Namespace, deadline: float):
+    """The grading client for ``nb``, with the limits of ``args`` and the ``deadline``
+    (monotonic seconds)."""
     client = _client_class()(
         nb,
         kernel_name="python3",
@@ -401,66 +448,59 @@ def execute(data: bytes, args: argparse.Namespace, started: float) -> dict[str, 
         cell_timeout=args.cell_timeout,
         deadline=deadline,
     )
-    status, reason = "ok", ""
-    try:
-        client.execute()
-    except CellTimeoutError:
-        index = client.current_index
+    return client
+
+
+def _why_stopped(exc: Exception, client, nb: Any, args: argparse.Namespace) -> tuple[str, str]:
+    """``(status, reason)`` of a run that ``exc`` stopped; the running cell is marked and the
+    ones after it are marked unfinished. ``"sandbox_error"`` when no cell had started."""
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    index = client.current_index
+    if isinstance(exc, CellTimeoutError):
         if index is None:
-            return {
-                "status": "sandbox_error",
-                "reason": "timed out before the first cell ran (kernel start-up)",
-                "notebook": None,
-            }
+            return "sandbox_error", "timed out before the first cell ran (kernel start-up)"
         where = describe_cell(nb, index)
         if client.timeout_cause == "notebook":
             reason = f"the notebook ran out of its {args.time_budget:.0f} s time budget in {where}"
         else:
             reason = f"{where} ran longer than the {args.cell_timeout} s cell time limit"
-        status = "timeout"
         _mark_unfinished(nb, index, "CellTimeoutError", reason)
-    except DeadKernelError:
-        index = client.current_index
-        returncode = None
-        process = client.kernel_process
-        if process is not None:
-            try:
-                returncode = process.wait(timeout=2)
-            except Exception:
-                returncode = process.poll()
-        if index is None:
-            return {
-                "status": "sandbox_error",
-                "reason": f"the kernel died before the first cell ran{_signal_name(returncode)}",
-                "notebook": None,
-            }
-        where = describe_cell(nb, index)
-        if returncode == -signal.SIGXCPU:
-            status = "timeout"
-            reason = f"{where} used up the CPU time limit (the kernel got SIGXCPU)"
-        else:
-            status = "kernel_died"
-            reason = f"the kernel died while running {where}{_signal_name(returncode)}"
-        _mark_unfinished(nb, index, "DeadKernelError", reason)
-    except Exception as exc:  # e.g. the kernel never started
-        tail = "".join(traceback.format_exception(exc))[-3000:]
-        if client.current_index is None:
-            return {"status": "sandbox_error", "reason": tail, "notebook": None}
+        return "timeout", reason
+    if isinstance(exc, DeadKernelError):
+        return _kernel_died(client, nb)
+    # e.g. the kernel never started
+    if index is None:
+        return "sandbox_error", "".join(traceback.format_exception(exc))[-3000:]
+    reason = f"execution stopped in {describe_cell(nb, index)}: {exc!r}"
+    _mark_unfinished(nb, index, type(exc).__name__, reason)
+    return "kernel_died", reason
+
+
+def _kernel_died(client, nb: Any) -> tuple[str, str]:
+    """``(status, reason)`` when the kernel died: a timeout when it was SIGXCPU."""
+    index = client.current_index
+    returncode = None
+    process = client.kernel_process
+    if process is not None:
+        try:
+            returncode = process.wait(timeout=2)
+        except Exception:
+            returncode = process.poll()
+    if index is None:
+        return (
+            "sandbox_error",
+            f"the kernel died before the first cell ran{_signal_name(returncode)}",
+        )
+    where = describe_cell(nb, index)
+    if returncode == -signal.SIGXCPU:
+        status = "timeout"
+        reason = f"{where} used up the CPU time limit (the kernel got SIGXCPU)"
+    else:
         status = "kernel_died"
-        reason = f"execution stopped in {describe_cell(nb, client.current_index)}: {exc!r}"
-        _mark_unfinished(nb, client.current_index, type(exc).__name__, reason)
-    shift = 1 if args.audit else 0  # indices as in the notebook the grader sent
-    if args.audit:
-        nb.cells = [c for c in nb.cells if not c.get("metadata", {}).get(AUDIT_KEY)]
-    return {
-        "status": status,
-        "reason": reason,
-        "notebook": nb,
-        "checks": {str(i - shift): m for i, m in client.check_messages.items()},
-        "check_overflow": client.check_overflow,
-        "replies": {str(i - shift): r for i, r in client.replies.items()},
-        "audit": client.audit,
-    }
+        reason = f"the kernel died while running {where}{_signal_name(returncode)}"
+    _mark_unfinished(nb, index, "DeadKernelError", reason)
+    return status, reason
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:

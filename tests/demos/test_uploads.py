@@ -15,12 +15,13 @@ import torch
 from medai_edu.data.breast_mri import make_breast_mri_cohort
 from medai_edu.data.datasets import BreastMRIDataset, normalise_volumes, normalised_modalities
 from medai_edu.data.pathology import SMALL_SLIDE, make_slide, write_slide
-from medai_edu.demos import uploads
 from medai_edu.demos.uploads import (
     MRI_NAMES,
     MRIUpload,
     UploadError,
     check_file_size,
+    dicom,
+    limits,
     model_inputs,
     read_mri_upload,
     read_slide_upload,
@@ -142,11 +143,11 @@ def test_dicom_zip_round_trip(case, dicom_zip):
 
 
 def test_dicom_series_names_map_to_sequences():
-    assert uploads._series_role("DCE phase 3") == ("dce", 3.0)
-    assert uploads._series_role("dwi B = 1000") == ("dwi", 1000.0)
-    assert uploads._series_role(" T2 ") == ("t2", 0.0)
-    assert uploads._series_role("ADC") == ("adc", 0.0)
-    assert uploads._series_role("localizer") is None
+    assert dicom._series_role("DCE phase 3") == ("dce", 3.0)
+    assert dicom._series_role("dwi B = 1000") == ("dwi", 1000.0)
+    assert dicom._series_role(" T2 ") == ("t2", 0.0)
+    assert dicom._series_role("ADC") == ("adc", 0.0)
+    assert dicom._series_role("localizer") is None
 
 
 def _series_members(dicom_zip: Path, prefix: str, description: str | None = None) -> dict:
@@ -381,20 +382,20 @@ def test_nan_voxels(case, tmp_path):
 
 
 def test_over_size_volume_and_file(case, nifti_files, monkeypatch):
-    monkeypatch.setattr(uploads, "MAX_VOXELS", 1000)
+    monkeypatch.setattr(limits, "MAX_VOXELS", 1000)
     with pytest.raises(UploadError, match=r"t2 \(t2.nii.gz\) has 16,384 voxels.*up to 1,000"):
         read_mri_upload([nifti_files[1]])
-    monkeypatch.setattr(uploads, "MAX_VOXELS", 32 * 32 * 16)
-    monkeypatch.setattr(uploads, "_FRAMES_PER_FILE", 4)  # 5 DCE phases > 4 volumes' worth
+    monkeypatch.setattr(limits, "MAX_VOXELS", 32 * 32 * 16)
+    monkeypatch.setattr(limits, "FRAMES_PER_FILE", 4)  # 5 DCE phases > 4 volumes' worth
     with pytest.raises(UploadError, match="dce .* voxels in all"):
         read_mri_upload([nifti_files[0]])
-    monkeypatch.setattr(uploads, "MAX_UPLOAD_MB", 0.001)
+    monkeypatch.setattr(limits, "MAX_UPLOAD_MB", 0.001)
     with pytest.raises(UploadError, match=r"t2.nii.gz is 0\.\d MB; the demo accepts files up to"):
         read_mri_upload([nifti_files[1]])
 
 
 def test_over_size_dicom_series(dicom_zip, monkeypatch):
-    monkeypatch.setattr(uploads, "MAX_VOXELS", 1000)
+    monkeypatch.setattr(limits, "MAX_VOXELS", 1000)
     with pytest.raises(UploadError, match="series 'DCE phase 0'.*16,384 voxels"):
         read_mri_upload([dicom_zip])
 
@@ -504,13 +505,13 @@ def test_grey_tiff(tmp_path):
 
 
 def test_slide_over_the_pixel_limit(slide_path, monkeypatch):
-    monkeypatch.setattr(uploads, "MAX_SLIDE_PIXELS", 500 * 500)
+    monkeypatch.setattr(limits, "MAX_SLIDE_PIXELS", 500 * 500)
     with pytest.raises(UploadError, match="768 x 768 pixels.*589,824 pixels.*up to 250,000"):
         read_slide_upload(slide_path)
 
 
 def test_slide_over_the_size_limit(slide_path, monkeypatch):
-    monkeypatch.setattr(uploads, "MAX_UPLOAD_MB", 0.5)
+    monkeypatch.setattr(limits, "MAX_UPLOAD_MB", 0.5)
     with pytest.raises(UploadError, match=r"s.tif is 1\.\d MB; the demo accepts files up to 0.5"):
         read_slide_upload(slide_path)
 
