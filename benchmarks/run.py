@@ -183,7 +183,7 @@ def bench_mome_fidelity() -> Iterator[dict]:
 @benchmark("wsi.throughput")
 def bench_wsi_throughput() -> Iterator[dict]:
     """Tissue mask, tiling and patch features on a 20,480^2 slide vs a plain OpenSlide loop."""
-    from medai_edu.bench.wsi_throughput import benchmark_tiling
+    from medai_edu.bench import benchmark_tiling
 
     for record in benchmark_tiling(feature="conv"):
         ratio = record.get("ratio_to_plain")
@@ -456,7 +456,7 @@ def bench_demo_load() -> Iterator[dict]:
     """The demo app with a class at once: start-up time with the models cached, then 20
     gradio_client users at once, 5 single-case requests each, per tab: p50 and p95
     latency and the error count (127.0.0.1, the server and the clients on the same cores)."""
-    from medai_edu.demos.load import TAB_CALLS, measure_load, start_server, stop_server
+    from medai_edu.demos import TAB_CALLS, measure_load, start_server, stop_server
 
     with tempfile.TemporaryDirectory() as tmp:
         server = start_server(Path(tmp) / "demo.log")
@@ -489,7 +489,7 @@ def bench_grading() -> Iterator[dict]:
 
     from nbgrader.api import Gradebook
 
-    from medai_edu.grading.autograde import grade_assignment
+    from medai_edu.grading import grade_assignment
 
     assignment = "data-and-metrics"
     root = Path(__file__).resolve().parents[1] / "autograder"
@@ -568,8 +568,7 @@ def _similarity_200(root: Path, release: Path, assignment: str) -> Iterator[dict
 
     import nbformat
 
-    from medai_edu.grading.repair import grade_id
-    from medai_edu.grading.similarity import course_report
+    from medai_edu.grading import course_report, grade_id
 
     rng = random.Random(0)
     samples = [
@@ -602,7 +601,7 @@ def _similarity_200(root: Path, release: Path, assignment: str) -> Iterator[dict
 def bench_hub_load() -> Iterator[dict]:
     """10 students at once on the local hub: log in through the form, start a server, run the
     first three cells of lab 1 (imports, a DICOM header, a figure) in a new kernel."""
-    from medai_edu.bench.hub_load import first_cells, simulate_class
+    from medai_edu.bench import first_cells, simulate_class
 
     repo = Path(__file__).resolve().parents[1]
     lab = repo / "labs" / "medical-ai" / "01-medical-images-as-data.ipynb"
