@@ -374,9 +374,14 @@ def report(cases: ImageCases, i: int) -> tuple[str, str]:
     return "write a short report.", f"findings: {findings}. impression: {impression}."
 
 
-def instructions(cases: ImageCases, i: int, rng: np.random.Generator) -> list[tuple[str, str]]:
+def case_instructions(cases: ImageCases, i: int, rng: np.random.Generator) -> list[tuple[str, str]]:
     """Every instruction of case ``i``: the VQA pairs, one multiple choice, the report."""
     return [*vqa_pairs(cases, i), multiple_choice(cases, i, rng), report(cases, i)]
+
+
+# The former name, which ``medai_edu.data`` cannot export: it is this module's name.
+# Library code still calls it; new code uses case_instructions.
+instructions = case_instructions
 
 
 # --------------------------------------------------------------------------- parsing

@@ -13,8 +13,8 @@ from medai_edu.data.instructions import (
     IMAGE_SIZE,
     MODALITIES,
     ImageCases,
+    case_instructions,
     hallucinated_findings,
-    instructions,
     make_image_cases,
     make_instruction_cases,
     multiple_choice,
@@ -275,7 +275,7 @@ def test_instructions_bundle_every_kind_and_stay_short(cases, modality):
     c = cases[modality]
     rng = np.random.default_rng(1)
     for i in range(len(c)):
-        pairs = instructions(c, i, rng)
+        pairs = case_instructions(c, i, rng)
         assert len(pairs) == len(c.concepts) + 2
         assert pairs[-1] == report(c, i)
         for question, answer in pairs:
