@@ -51,7 +51,7 @@ def figure(name, value, unit, target=None, higher_is_better=True, **details) -> 
 
 @benchmark("data.breast_mri")
 def bench_breast_mri() -> Iterator[dict]:
-    from medai_edu.data.breast_mri import BreastMRIConfig, make_breast_mri_cohort
+    from medai_edu.data import BreastMRIConfig, make_breast_mri_cohort
 
     n = 500
     make_breast_mri_cohort(2, seed=0)  # warm caches and imports
@@ -111,7 +111,7 @@ def _seconds_to(history, target: float) -> float | None:
 @benchmark("mome.fidelity")
 def bench_mome_fidelity() -> Iterator[dict]:
     """MOME's comparison on synthetic data: single modalities, early/late fusion, MOME-mini."""
-    from medai_edu.data.datasets import MRI_SEQUENCES
+    from medai_edu.data import MRI_SEQUENCES
     from medai_edu.experiments.breast_fusion import (
         make_fusion_data,
         run_fusion_experiment,
@@ -356,7 +356,7 @@ def bench_xaim_concepts() -> Iterator[dict]:
     """Concept bottlenecks on held-out cases: each concept's accuracy, the diagnosis made
     from the concepts, how often the textual explanation of a correct diagnosis cites only
     true concepts; a test-time intervention; TCAV on MOME-mini, which never saw a concept."""
-    from medai_edu.data.breast_mri import make_breast_mri_cohort
+    from medai_edu.data import make_breast_mri_cohort
     from medai_edu.experiments.slide_pretraining import make_slide_bags
     from medai_edu.explain import (
         ALL_TILES,
@@ -393,7 +393,7 @@ def bench_xaim_concepts() -> Iterator[dict]:
 
 
 def _intervention_and_tcav(mri, test) -> Iterator[dict]:
-    from medai_edu.data.breast_mri import make_breast_mri_cohort
+    from medai_edu.data import make_breast_mri_cohort
     from medai_edu.experiments.breast_fusion import load_contenders
     from medai_edu.explain import tcav
 
@@ -415,7 +415,7 @@ def _intervention_and_tcav(mri, test) -> Iterator[dict]:
 def _tcav_lines(mome, cohort, tcav) -> Iterator[dict]:
     from torch.utils.data import DataLoader
 
-    from medai_edu.data.datasets import BreastMRIDataset
+    from medai_edu.data import BreastMRIDataset
 
     inputs, _ = next(iter(DataLoader(BreastMRIDataset(cohort), batch_size=len(cohort))))
 
