@@ -19,7 +19,6 @@ import numpy as np
 import pytest
 
 from medai_edu.data import samples
-from medai_edu.data.samples import fetch as sample_fetch
 from medai_edu.data.samples import (
     ChecksumError,
     Sample,
@@ -27,6 +26,7 @@ from medai_edu.data.samples import (
     SampleNotFoundError,
     WheelFile,
 )
+from medai_edu.data.samples import fetch as sample_fetch
 
 REPO = Path(__file__).resolve().parents[2]
 WHEEL_SAMPLES = [s for s in samples.list_samples() if isinstance(s.source, WheelFile)]
