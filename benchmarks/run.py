@@ -687,7 +687,7 @@ def _plot_few_shot(rows, label, pooling) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from medai_edu.viz.mstar import plot_few_shot_curves
+    from medai_edu.viz import plot_few_shot_curves
 
     title = f"Few-shot {label.replace('_', ' ')}, held-out slides ({pooling} pooling)"
     fig = plot_few_shot_curves(rows, title)

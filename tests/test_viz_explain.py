@@ -13,16 +13,18 @@ from matplotlib.contour import ContourSet  # noqa: E402
 from medai_edu.data.breast_mri import KINETICS, MARGINS  # noqa: E402
 from medai_edu.explain.attribution import Explanation  # noqa: E402
 from medai_edu.explain.metrics import deletion_curve, insertion_curve  # noqa: E402
-from medai_edu.viz.explain import (  # noqa: E402
+from medai_edu.viz import (  # noqa: E402
     explanation_explorer,
     explanation_scores,
     plot_concept_explanation,
     plot_deletion_curves,
+    plot_expert_usage,
+    plot_intervention,
     plot_method_comparison,
+    plot_method_scores,
     plot_modality_contributions,
     plot_modality_maps,
     plot_mri_overlay,
-    plot_routing,
     plot_slide_overlay,
 )
 
@@ -236,13 +238,13 @@ def test_modality_contributions_and_routing():
         plot_modality_contributions(np.ones((4, 2)), modalities)
 
     usage = np.full((5, 3, 4), 0.25)
-    fig = plot_routing(usage, modalities)
+    fig = plot_expert_usage(usage, modalities)
     ax = panels(fig)[0]
     assert ax.get_images()[0].get_array().shape == (3, 4) and len(ax.texts) == 12
     assert ax.get_title() and ax.get_xlabel() == "Soft-MoE expert (index)" and ax.get_ylabel()
     assert "fraction" in colourbars(fig)[0].get_ylabel()
     with pytest.raises(ValueError, match="M = 3 modalities"):
-        plot_routing(np.ones((2, 4)), modalities)
+        plot_expert_usage(np.ones((2, 4)), modalities)
 
 
 def test_concept_explanation_bars_and_weights():
@@ -346,13 +348,11 @@ def test_figures_of_the_trained_mome_mini():
     ax = plot_modality_contributions(contributions, modalities).axes[0]
     assert ax.get_title() and ax.get_xlabel() == "modality" and "(nats)" in ax.get_ylabel()
     routing = explain(model, inputs, "routing")
-    fig = plot_routing(routing, modalities)
+    fig = plot_expert_usage(routing, modalities)
     assert panels(fig)[0].get_images()[0].get_array().shape == (3, model.config.experts)
 
 
 def test_method_scores_three_panels_with_the_random_level():
-    from medai_edu.viz.explain import plot_method_scores
-
     keys = ("pointing_game", "random_pointing_game", "mask_overlap", "deletion_area")
     keys += ("random_deletion_area", "insertion_area", "random_insertion_area")
     rows = [
@@ -372,12 +372,11 @@ def test_method_scores_three_panels_with_the_random_level():
 
 
 def test_intervention_bars_per_value_and_the_prediction():
-    from medai_edu.viz.explain import plot_intervention
-
     fig = plot_intervention({"persistent": 0.2, "washout": 0.9}, "kinetic", predicted=0.6)
     ax = fig.axes[0]
     assert [p.get_height() for p in ax.patches] == pytest.approx([0.2, 0.9])
-    assert ax.get_title() and "kinetic" in ax.get_xlabel() and ax.get_ylabel() == "P(malignant)"
+    assert ax.get_title() and "kinetic" in ax.get_xlabel()
+    assert ax.get_ylabel() == "P(malignant) (0-1)"
     assert ax.lines[0].get_ydata()[0] == pytest.approx(0.6)
     plt.close(fig)
     with pytest.raises(ValueError, match="no intervention"):

@@ -94,7 +94,7 @@ def plot_explanation(model_name: str, case: dict, result, title: str, mask=None,
     :class:`~medai_edu.demos.slides.SlideCase`), axes in mm or µm."""
     from matplotlib.figure import Figure
 
-    from medai_edu.viz.explain import plot_mri_overlay, plot_slide_overlay
+    from medai_edu.viz import plot_mri_overlay, plot_slide_overlay
 
     method = result.method.replace("_", " ")
     # A Figure of its own, not pyplot's: the server draws in many threads at once.

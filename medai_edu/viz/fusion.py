@@ -1,9 +1,17 @@
-"""Figures for multimodal fusion: AUROC with modalities missing, contributions, expert usage."""
+"""Figures of multimodal fusion: AUROC with a modality missing, what each modality adds to
+a decision, and where MOME-mini's Soft-MoE sends each modality's tokens. Every function
+returns the matplotlib Figure (of ``ax`` when one is given)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import matplotlib.pyplot as plt
 import numpy as np
+
+from medai_edu.viz._arrays import as_array
+
+__all__ = ["plot_expert_usage", "plot_fusion_auroc", "plot_modality_contributions"]
 
 
 def plot_fusion_auroc(rows: list[dict], split: str = "test", ax=None):
@@ -15,7 +23,8 @@ def plot_fusion_auroc(rows: list[dict], split: str = "test", ax=None):
     models = list(dict.fromkeys(r["model"] for r in rows))
     missing = list(dict.fromkeys(r["missing"] for r in rows))
     value = {(r["model"], r["missing"]): r[split] for r in rows}
-    ax = ax or plt.subplots(figsize=(9, 4), constrained_layout=True)[1]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 4), layout="constrained")
     width = 0.8 / len(missing)
     x = np.arange(len(models))
     for k, lost in enumerate(missing):
@@ -29,43 +38,139 @@ def plot_fusion_auroc(rows: list[dict], split: str = "test", ax=None):
     ax.set_ylabel("malignancy AUROC (unitless)")
     ax.set_title(f"Malignancy AUROC with a modality missing at test time ({split} set)")
     ax.legend(ncol=3, fontsize="small", loc="lower right")
-    return ax
+    return ax.figure
 
 
-def plot_modality_contributions(contributions, modalities, labels=None, ax=None):
-    """Bars of logit(all) - logit(without modality) for each case.
+def _contribution_matrix(contributions, modalities):
+    """(cases, M) contributions and the M modality names, from an array, a tensor, an
+    Explanation or a dict modality -> value(s)."""
+    if isinstance(contributions, Mapping):
+        modalities = list(contributions) if modalities is None else list(modalities)
+        missing = [m for m in modalities if m not in contributions]
+        if missing:
+            raise ValueError(f"no contribution for {missing}")
+        columns = [as_array(contributions[m]).reshape(-1) for m in modalities]
+        return np.stack(columns, axis=-1), modalities
+    if modalities is None:
+        raise ValueError("name the modalities: one per column of the contributions")
+    values = as_array(getattr(contributions, "attribution", contributions))
+    if values.ndim not in (1, 2) or values.shape[-1] != len(modalities):
+        raise ValueError(
+            f"contributions must be (M,) or (B, M) with M = {len(modalities)} modalities, "
+            f"got shape {values.shape}"
+        )
+    return values.reshape(-1, len(modalities)), list(modalities)
 
-    contributions: (cases, modalities), from :func:`medai_edu.models.mome.modality_contributions`.
-    labels: one tick label per case (for example its diagnosis).
-    """
-    contributions = np.asarray(contributions)
-    n_cases, n_mod = contributions.shape
-    ax = ax or plt.subplots(figsize=(9, 3.5), constrained_layout=True)[1]
+
+def _summary_bars(ax, values, modalities) -> str:
+    """One bar per modality (mean ± SD over the cases, each case a dot); what is shown."""
+    x = np.arange(len(modalities))
+    mean = values.mean(axis=0)
+    colours = [f"C{k}" for k in x]
+    ax.set_xticks(x, [m.upper() for m in modalities])
+    ax.set_xlabel("modality")
+    if len(values) == 1:
+        ax.bar(x, mean, color=colours)
+        return "one case"
+    ax.bar(x, mean, color=colours, yerr=values.std(axis=0), capsize=4, alpha=0.7)
+    jitter = np.random.default_rng(0).uniform(-0.15, 0.15, values.shape)
+    ax.scatter((x + jitter).ravel(), values.ravel(), s=10, color="black", zorder=3)
+    return f"mean ± SD of {len(values)} cases; dots: the cases"
+
+
+def _per_case_bars(ax, values, modalities, labels) -> str:
+    """A group of bars per case, one bar per modality; what is shown."""
+    n_cases, n_mod = values.shape
+    if labels is not None and len(labels) != n_cases:
+        raise ValueError(f"{len(labels)} labels for {n_cases} cases")
     width = 0.8 / n_mod
     x = np.arange(n_cases)
     for k, m in enumerate(modalities):
-        ax.bar(x + (k - (n_mod - 1) / 2) * width, contributions[:, k], width, label=m.upper())
-    ax.axhline(0, color="black", lw=0.8)
+        ax.bar(x + (k - (n_mod - 1) / 2) * width, values[:, k], width, label=m.upper())
     ax.set_xticks(x, labels if labels is not None else [f"case {i}" for i in x], rotation=15)
     ax.set_xlabel("case")
-    ax.set_ylabel("change in malignancy logit (nats)")
-    ax.set_title("What each modality adds to the decision (positive = towards malignant)")
-    ax.legend(fontsize="small")
-    return ax
+    ax.legend(title="modality", fontsize="small")
+    return f"{n_cases} cases"
 
 
-def plot_expert_usage(usage, modalities, ax=None):
-    """Heatmap of the mean Soft-MoE combine weight of each modality's tokens per expert.
+def plot_modality_contributions(
+    contributions,
+    modalities: Sequence[str] | None = None,
+    *,
+    per_case: bool = False,
+    labels: Sequence[str] | None = None,
+    class_name: str | None = None,
+    ax=None,
+    title: str | None = None,
+):
+    """How much each modality moves a decision: logit(all) - logit(without the modality).
 
-    usage: (modalities, experts), for example ``outputs["expert_usage"].mean(0)``.
+    contributions: (M,) for one case, (B, M) for several, an Explanation from
+        ``explain(model, batch, "modality_contributions")``, the (B, M) tensor of
+        :func:`medai_edu.models.mome.modality_contributions`, or a dict modality -> value
+        (or (B,) values). Positive = towards the explained class.
+    modalities: the M names (for a dict, by default its keys, in order).
+    per_case: False: one bar per modality (several cases: the mean with its SD as the error
+        bar, each case a dot); True: a group of bars per case. labels: one tick label per
+        case (e.g. its diagnosis), with ``per_case``.
+    class_name: the explained class ("malignancy"); "the explained class" by default.
+    ax: draw into this Axes. title: by default says what is shown.
+
+    Returns the Figure. Raises ValueError when the contributions do not have M columns, a
+    modality has none, or labels do not match the cases (or come without ``per_case``).
     """
-    usage = np.asarray(usage)
-    ax = ax or plt.subplots(figsize=(5, 3), constrained_layout=True)[1]
-    image = ax.imshow(usage, cmap="viridis", vmin=0, vmax=max(float(usage.max()), 1e-6))
-    ax.set_xticks(range(usage.shape[1]), [f"expert {e}" for e in range(usage.shape[1])])
+    values, modalities = _contribution_matrix(contributions, modalities)
+    if labels is not None and not per_case:
+        raise ValueError("labels name the cases: pass per_case=True to draw one group per case")
+    if ax is None:
+        width = max(5.0, 1.1 * len(values) + 1.5) if per_case else 5.0
+        _, ax = plt.subplots(figsize=(width, 3.6), layout="constrained")
+    if per_case:
+        shown = _per_case_bars(ax, values, modalities, labels)
+    else:
+        shown = _summary_bars(ax, values, modalities)
+    ax.axhline(0, color="black", lw=0.8)
+    logit = f"{class_name} logit" if class_name else "the explained class's logit"
+    towards = class_name or "the explained class"
+    ax.set_ylabel(f"change in {logit} (nats)")
+    ax.set_title(
+        title or f"What each modality adds to the decision\n({shown}; positive = towards {towards})"
+    )
+    return ax.figure
+
+
+def plot_expert_usage(usage, modalities: Sequence[str], *, ax=None, title: str | None = None):
+    """Heat map of MOME-mini's Soft-MoE routing: where each modality's tokens go.
+
+    usage: (M, E), or (B, M, E) (averaged over the cases), or an Explanation from
+        ``explain(model, batch, "routing")``: each modality's mean combine weight per
+        expert, e.g. ``outputs["expert_usage"]``. modalities: the M names.
+    ax: draw into this Axes. title: optional.
+
+    Returns the Figure. Raises ValueError when usage is not (M, E) or (B, M, E).
+    """
+    values = as_array(getattr(usage, "attribution", usage))
+    if values.ndim == 3:
+        values = values.mean(axis=0)
+    if values.ndim != 2 or values.shape[0] != len(modalities):
+        raise ValueError(
+            f"usage must be (M, E) or (B, M, E) with M = {len(modalities)} modalities, "
+            f"got shape {values.shape}"
+        )
+    if ax is None:
+        size = (1.2 * values.shape[1] + 2.5, 3.2)
+        _, ax = plt.subplots(figsize=size, layout="constrained")
+    top = max(float(values.max()), 1e-6)
+    image = ax.imshow(values, cmap="viridis", vmin=0, vmax=top)
+    for (m, e), value in np.ndenumerate(values):
+        colour = "black" if value > 0.6 * top else "white"
+        ax.text(e, m, f"{value:.2f}", ha="center", va="center", color=colour, fontsize="small")
+    ax.set_xticks(range(values.shape[1]), [str(e) for e in range(values.shape[1])])
     ax.set_yticks(range(len(modalities)), [m.upper() for m in modalities])
-    ax.set_xlabel("Soft-MoE expert")
-    ax.set_ylabel("modality of the token")
-    ax.set_title("Soft-MoE routing: where each modality's tokens go")
+    ax.set(
+        title=title or "Soft-MoE routing: where each modality's tokens go",
+        xlabel="Soft-MoE expert (index)",
+        ylabel="modality of the token",
+    )
     ax.figure.colorbar(image, ax=ax, label="mean combine weight (fraction)")
-    return ax
+    return ax.figure

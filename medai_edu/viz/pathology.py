@@ -275,6 +275,14 @@ def plot_stain_channels(
     return fig
 
 
+def _draw_tile(ax, image, row: str, column: str, scale: float):
+    """One tile of :func:`plot_normalisation_grid`, ``scale`` µm (or px) per pixel."""
+    h, w = image.shape[:2]
+    ax.imshow(image, extent=(0, w * scale, h * scale, 0))
+    ax.set_title(f"{row}: {column}" if column != "target" else "target", fontsize=9)
+    ax.tick_params(labelsize=7)
+
+
 def plot_normalisation_grid(
     tiles: dict[str, np.ndarray],
     rows: dict[str, dict[str, np.ndarray]],
@@ -311,22 +319,18 @@ def plot_normalisation_grid(
     scale, unit = (mpp, "µm") if mpp else (1.0, "px")
     for r, row in enumerate(row_names):
         for c, column in enumerate(columns):
-            ax = axes[r, c]
             if column == "target":
                 image = target if r == 0 else None
             else:
                 image = tiles[column] if row == "original" else rows[row][column]
             if image is None:
-                ax.axis("off")
+                axes[r, c].axis("off")
                 continue
-            h, w = image.shape[:2]
-            ax.imshow(image, extent=(0, w * scale, h * scale, 0))
-            ax.set_title(f"{row}: {column}" if column != "target" else "target", fontsize=9)
-            ax.tick_params(labelsize=7)
+            _draw_tile(axes[r, c], image, row, column, scale)
             if r == len(row_names) - 1 or column == "target":
-                ax.set_xlabel(f"x ({unit})", fontsize=8)
+                axes[r, c].set_xlabel(f"x ({unit})", fontsize=8)
             if c == 0 or (c == 1 and target is not None and r > 0):
-                ax.set_ylabel(f"{row}\ny ({unit})", fontsize=8)
+                axes[r, c].set_ylabel(f"{row}\ny ({unit})", fontsize=8)
     fig.suptitle(title)
     fig.tight_layout()
     return fig
