@@ -112,11 +112,7 @@ def _seconds_to(history, target: float) -> float | None:
 def bench_mome_fidelity() -> Iterator[dict]:
     """MOME's comparison on synthetic data: single modalities, early/late fusion, MOME-mini."""
     from medai_edu.data import MRI_SEQUENCES
-    from medai_edu.experiments.breast_fusion import (
-        make_fusion_data,
-        run_fusion_experiment,
-        train_model,
-    )
+    from medai_edu.experiments import make_fusion_data, run_fusion_experiment, train_model
 
     data = make_fusion_data()
     trained, rows = run_fusion_experiment(data, time_budget_s=60, progress=False)
@@ -292,8 +288,7 @@ def bench_xaim_explanations() -> Iterator[dict]:
     tiles of a slide): pointing game, mask overlap, deletion and insertion areas against a
     random attribution, the randomisation sanity check, and time per explanation."""
     from medai_edu.experiments import explanations as xaim
-    from medai_edu.experiments.breast_fusion import load_contenders
-    from medai_edu.experiments.slide_pretraining import load_encoders
+    from medai_edu.experiments import load_contenders, load_encoders
 
     mome = load_contenders()["mome-mini"].model
     rows = xaim.mri_method_table(mome, xaim.make_mri_cases(40))
@@ -357,7 +352,7 @@ def bench_xaim_concepts() -> Iterator[dict]:
     from the concepts, how often the textual explanation of a correct diagnosis cites only
     true concepts; a test-time intervention; TCAV on MOME-mini, which never saw a concept."""
     from medai_edu.data import make_breast_mri_cohort
-    from medai_edu.experiments.slide_pretraining import make_slide_bags
+    from medai_edu.data.pathology import make_slide_bags
     from medai_edu.explain import (
         ALL_TILES,
         concept_accuracy,
@@ -394,7 +389,7 @@ def bench_xaim_concepts() -> Iterator[dict]:
 
 def _intervention_and_tcav(mri, test) -> Iterator[dict]:
     from medai_edu.data import make_breast_mri_cohort
-    from medai_edu.experiments.breast_fusion import load_contenders
+    from medai_edu.experiments import load_contenders
     from medai_edu.explain import tcav
 
     x = mri.features(test)

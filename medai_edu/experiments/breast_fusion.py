@@ -22,7 +22,8 @@ from medai_edu.data.datasets import MRI_SEQUENCES
 from medai_edu.models import create_model
 from medai_edu.models.baselines import LateFusion, malignancy_loss
 from medai_edu.models.mome import mome_loss
-from medai_edu.train import History, fit, load_checkpoint, predict, save_checkpoint
+from medai_edu.models.pretrained import CHECKPOINTS
+from medai_edu.train import History, device_of, fit, load_checkpoint, predict, save_checkpoint
 
 INTERNAL_SITES = (0.5, 0.5, 0.0)  # hospitals A and B; C is kept for external validation
 
@@ -85,7 +86,7 @@ SHIPPED = {
     "mome-mini": ("mome-mini", "breast-mri"),
 }
 #: Where the shipped teaching checkpoints live (made by ``medai-edu train breast-fusion``).
-TEACHING_CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints" / "breast-fusion"
+TEACHING_CHECKPOINTS = CHECKPOINTS / "breast-fusion"
 
 
 def build_contender(name: str) -> torch.nn.Module:
@@ -126,7 +127,7 @@ def save_contenders(trained: dict[str, TrainedModel], directory, **provenance) -
         paths.append(
             save_checkpoint(
                 entry.model,
-                Path(directory) / f"{name.replace(' ', '-')}.pt",
+                Path(directory) / f"{_file_stem(name)}.pt",
                 contender=name,
                 seconds=round(entry.seconds, 2),
                 history=json.dumps(history),
@@ -136,34 +137,49 @@ def save_contenders(trained: dict[str, TrainedModel], directory, **provenance) -
     return paths
 
 
-def load_contenders(directory=TEACHING_CHECKPOINTS) -> dict[str, TrainedModel]:
-    """Load every contender saved in ``directory``, plus late fusion when the three single
-    modality models are there. Models come back in evaluation mode on the CPU."""
-    directory = Path(directory)
+def load_contenders(directory: str | Path | None = None) -> dict[str, TrainedModel]:
+    """The shipped contenders (``create_model(name, pretrained=tag)``, checksums checked),
+    or every contender :func:`save_contenders` wrote in ``directory``; plus late fusion when
+    the three single-modality models are there. Models come back in evaluation mode on the
+    CPU."""
+    if directory is None:
+        names = sorted(SHIPPED, key=_file_stem)  # the order of a folder's files, as below
+        models = {n: create_model(SHIPPED[n][0], pretrained=SHIPPED[n][1]) for n in names}
+        metadata = {name: m.pretrained_cfg["metadata"] for name, m in models.items()}
+    else:
+        models, metadata = _read_contenders(Path(directory))
+    trained = {name: _trained(name, models[name], metadata[name]) for name in models}
+    if all(m in trained for m in MRI_SEQUENCES):
+        trained["late fusion"] = late_fusion(trained)
+    return trained
+
+
+def _read_contenders(directory: Path) -> tuple[dict, dict]:
+    """(models, metadata) by contender name, from the checkpoints in ``directory``."""
     paths = sorted(directory.glob("*.pt"))
     if not paths:
         raise FileNotFoundError(
             f"no checkpoints in {directory}; make them with `medai-edu train breast-fusion`"
         )
-    shipped = directory.resolve() == TEACHING_CHECKPOINTS.resolve()
-    by_file = {n.replace(" ", "-"): n for n in CONTENDERS}
-    trained = {}
+    by_file = {_file_stem(n): n for n in CONTENDERS}
+    models, metadata = {}, {}
     for path in paths:
         if path.stem not in by_file:
             raise ValueError(f"{path.name} is not a breast-fusion contender ({list(by_file)})")
         name = by_file[path.stem]
-        if shipped:  # by name, checksum checked
-            model_name, tag = SHIPPED[name]
-            model = create_model(model_name, pretrained=tag)
-            meta = model.pretrained_cfg["metadata"]
-        else:
-            model = build_contender(name)
-            meta = load_checkpoint(model, path)
-        history = History(**json.loads(meta.get("history", "{}")))
-        trained[name] = TrainedModel(name, model.eval(), float(meta["seconds"]), history)
-    if all(m in trained for m in MRI_SEQUENCES):
-        trained["late fusion"] = late_fusion(trained)
-    return trained
+        models[name] = build_contender(name)
+        metadata[name] = load_checkpoint(models[name], path)
+    return models, metadata
+
+
+def _file_stem(name: str) -> str:
+    """The checkpoint file's stem of a contender: ``"early fusion"`` -> ``early-fusion``."""
+    return name.replace(" ", "-")
+
+
+def _trained(name: str, model: torch.nn.Module, meta: dict) -> TrainedModel:
+    history = History(**json.loads(meta.get("history", "{}")))
+    return TrainedModel(name, model.eval(), float(meta["seconds"]), history)
 
 
 def late_fusion(single: dict[str, TrainedModel]) -> TrainedModel:
@@ -196,7 +212,7 @@ def auroc_table(trained: dict[str, TrainedModel], data: FusionData, splits=("tes
     """
     rows = []
     for name, entry in trained.items():
-        device = _device_of(entry.model)
+        device = device_of(entry.model)
         full = {}
         for missing in (None, *MRI_SEQUENCES):
             row = {"model": name, "missing": missing or "none"}
@@ -213,10 +229,6 @@ def auroc_table(trained: dict[str, TrainedModel], data: FusionData, splits=("tes
                         full[split] = row[split]
             rows.append(row)
     return rows
-
-
-def _device_of(model) -> torch.device:
-    return next(model.parameters()).device
 
 
 def train_teaching_checkpoints(

@@ -2,8 +2,8 @@
 
 For a student who has a pretrained model in a local Hugging Face ``transformers`` folder
 (``save_pretrained`` output): the prompt is built exactly as for MedDr-mini
-(:func:`medai_edu.experiments.generalist.build_prompt`), the model answers. Nothing is ever
-downloaded: every load is ``local_files_only``. A vision-language model (a folder with an
+(:func:`medai_edu.experiments.generalist_prompts.build_prompt`), the model answers. Nothing
+is ever downloaded: every load is ``local_files_only``. A vision-language model (a folder with an
 image processor, loaded as ``AutoModelForImageTextToText``) also gets the image; a text-only
 language model answers from the retrieved diagnoses and the specialist's prediction alone.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from medai_edu.experiments.generalist import build_prompt
+from medai_edu.experiments.generalist_prompts import build_prompt
 
 
 class TransformersGeneralist:

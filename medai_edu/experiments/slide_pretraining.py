@@ -3,8 +3,9 @@
 The comparison of the paper, in miniature: few-shot slide classification with the patch
 encoder (a) at random weights, (b) pretrained on tiles alone (SimCLR, no text or genes),
 (c) after stage 1 (slide, report and genes aligned through the aggregator), (d) after stage
-2 (the frozen aggregator taught the patch encoder). Plus survival (Cox, C-index) and
-zero-shot slide-to-report retrieval. The benchmark and the lab call these functions.
+2 (the frozen aggregator taught the patch encoder); the four encoders' checkpoints. The
+downstream tests (few-shot probes, survival, retrieval, MIL) are in :mod:`.slide_probes`.
+The benchmark and the lab call these functions.
 """
 
 from __future__ import annotations
@@ -17,48 +18,34 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.linear_model import LogisticRegression
-from tqdm.auto import tqdm
 
-from medai_edu import metrics
-from medai_edu.data.pathology import (  # noqa: F401 - re-exported: the labs import them here
-    SMALL_SLIDE,
-    SlideBags,
-    make_slide_bags,
+from medai_edu.data.pathology import SlideBags, make_slide_bags
+from medai_edu.experiments.slide_probes import (  # noqa: F401 - re-exported: sp.X finds them
+    attention_heatmap,
+    few_shot_auroc,
+    patch_features,
+    predict_slides,
+    retrieval_recall,
+    slide_embeddings,
+    survival_cindex,
+    train_mil,
 )
 from medai_edu.models import create_model
 from medai_edu.models.mstar import (
     MSTARMini,
     ReportTokenizer,
     contrastive_loss,
-    cox_loss,
     stage1_loss,
 )
-from medai_edu.train import load_checkpoint, save_checkpoint
+from medai_edu.models.pretrained import CHECKPOINTS
+from medai_edu.train import load_checkpoint, save_checkpoint, train_steps
 
 #: Where the shipped mSTAR-mini teaching checkpoints live (``medai-edu train
 #: slide-pretraining`` remakes them).
-TEACHING_CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints" / "slide-pretraining"
+TEACHING_CHECKPOINTS = CHECKPOINTS / "slide-pretraining"
 
-
-def _on(batch: dict, device: torch.device) -> dict:
-    """The batch's tensors, moved to ``device`` (built on the CPU, where the random picks
-    are drawn, so that CPU results do not depend on the device argument)."""
-    return {k: v.to(device) for k, v in batch.items()}
-
-
-def _device_of(model: torch.nn.Module) -> torch.device:
-    """Where the model's parameters are: the helpers that run a model run it there."""
-    return next(model.parameters()).device
-
-
-def _step(optimizer, loss: torch.Tensor, losses: list[float]) -> None:
-    """One optimiser step on ``loss``, which is recorded in ``losses``."""
-    optimizer.zero_grad()
-    loss.backward()
-    optimizer.step()
-    losses.append(loss.item())
-
+# Every recipe below draws its random picks and builds its batches on the CPU, and
+# train_steps moves them to the device: CPU results do not depend on the device argument.
 
 # --------------------------------------------------------------------------- (b) tiles alone
 
@@ -95,38 +82,32 @@ def pretrain_tiles_simclr(
     device: where to train (None: the CPU); the model is moved there and stays there. The
     tiles are picked and augmented on the CPU, then moved."""
     device = torch.device(device or "cpu")
-    encoder = model.to(device).patch_encoder  # the whole model moves; the encoder trains
-    projector = torch.nn.Sequential(torch.nn.Linear(model.config.feature_dim, 64)).to(device)
-    params = list(encoder.parameters()) + list(projector.parameters())
-    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=1e-4)
+    model.to(device)  # the whole model moves; the encoder trains
+    projector = torch.nn.Sequential(torch.nn.Linear(model.config.feature_dim, 64))
+    learner = torch.nn.Sequential(model.patch_encoder, projector)
     pool = bags.tiles[bags.tile_mask]
-    losses = []
-    encoder.train()
-    for _ in tqdm(range(steps), desc="tiles alone (SimCLR)", leave=False):
-        pick = torch.randint(len(pool), (batch,))
-        tiles = pool[pick].float() / 255
-        z1 = projector(encoder(_augment(tiles).to(device)))
-        z2 = projector(encoder(_augment(tiles).to(device)))
-        loss = contrastive_loss(z1, z2, temperature=0.2)
-        _step(optimizer, loss, losses)
-    encoder.eval()
-    return losses
+
+    def two_views(step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        tiles = pool[torch.randint(len(pool), (batch,))].float() / 255
+        return _augment(tiles), _augment(tiles)
+
+    def loss(learner, views) -> torch.Tensor:
+        return contrastive_loss(learner(views[0]), learner(views[1]), temperature=0.2)
+
+    history = train_steps(
+        learner,
+        two_views,
+        loss,
+        steps=steps,
+        lr=lr,
+        weight_decay=1e-4,
+        device=device,
+        desc="tiles alone (SimCLR)",
+    )
+    return history["train_loss"]
 
 
 # --------------------------------------------------------------------------- stage 1
-
-
-@torch.no_grad()
-def patch_features(model: MSTARMini, bags: SlideBags, chunk: int = 16) -> torch.Tensor:
-    """(S, N, D) features of every tile with the current patch encoder (eval mode), on the
-    CPU; the model runs where its parameters are (CPU or GPU)."""
-    model.eval()
-    device = _device_of(model)
-    parts = []
-    for i in range(0, len(bags), chunk):
-        tiles = bags.float_tiles(slice(i, i + chunk)).to(device)
-        parts.append(model.encode_tiles(tiles, bags.tile_mask[i : i + chunk].to(device)).cpu())
-    return torch.cat(parts)
 
 
 def train_stage1(
@@ -141,23 +122,26 @@ def train_stage1(
     features = patch_features(model, bags)  # on the CPU: batches are picked there
     tokens = tokenizer.transform(bags.reports)
     trainable = [p for n, p in model.named_parameters() if not n.startswith("patch_encoder")]
-    optimizer = torch.optim.AdamW(trainable, lr=lr, weight_decay=1e-4)
-    losses = []
-    model.train()
-    model.patch_encoder.eval()
-    for _ in tqdm(range(steps), desc="stage 1", leave=False):
+
+    def slides(step: int) -> dict:
         pick = torch.randperm(len(bags))[:batch]
-        inputs = {
+        return {
             "features": features[pick],
             "tile_mask": bags.tile_mask[pick],
             "grid": bags.grid[pick],
             "report_tokens": tokens[pick],
             "genes": bags.genes[pick],
         }
-        loss = stage1_loss(model(_on(inputs, device)), model.config.temperature)
-        _step(optimizer, loss, losses)
-    model.eval()
-    return losses
+
+    def loss(model, inputs) -> torch.Tensor:
+        model.patch_encoder.eval()  # frozen, and unused: the features are precomputed
+        return stage1_loss(model(inputs), model.config.temperature)
+
+    optimizer = torch.optim.AdamW(trainable, lr=lr, weight_decay=1e-4)
+    history = train_steps(
+        model, slides, loss, steps=steps, optimizer=optimizer, device=device, desc="stage 1"
+    )
+    return history["train_loss"]
 
 
 # --------------------------------------------------------------------------- stage 2
@@ -185,9 +169,9 @@ def train_stage2(
     for p in model.patch_encoder.parameters():
         p.requires_grad_(True)
     tokens = tokenizer.transform(bags.reports)
-    optimizer = torch.optim.AdamW(model.patch_encoder.parameters(), lr=lr, weight_decay=1e-4)
-    losses = []
-    for _ in tqdm(range(steps), desc="stage 2 (self-taught)", leave=False):
+
+    def slides(step: int) -> tuple[dict, torch.Tensor]:
+        """``tiles_per_slide`` random tiles of ``batch`` random slides, and their reports."""
         pick = torch.randperm(len(bags))[:batch]
         order = torch.rand(len(pick), bags.tiles.shape[1]).masked_fill(~bags.tile_mask[pick], 2)
         chosen = order.argsort(dim=1)[:, :tiles_per_slide]
@@ -197,147 +181,33 @@ def train_stage2(
             "tile_mask": bags.tile_mask[rows, chosen],
             "grid": bags.grid[rows, chosen],
         }
-        sub = _on(sub, device)
+        return sub, tokens[pick]
+
+    def loss(model, batch) -> torch.Tensor:
+        sub, report_tokens = batch
         with torch.no_grad():
             target = teacher(sub)["slide"]
-            report = teacher.report_encoder(tokens[pick].to(device))
+            report = teacher.report_encoder(report_tokens)
         model.eval()  # dropout off in the frozen parts; the encoder's BatchNorm trains:
         model.patch_encoder.train()
         student = model(sub)["slide"]
-        loss = (1 - F.cosine_similarity(student, target).mean()) + contrastive_loss(
+        return (1 - F.cosine_similarity(student, target).mean()) + contrastive_loss(
             student, report, model.config.temperature
         )
-        _step(optimizer, loss, losses)
+
+    optimizer = torch.optim.AdamW(model.patch_encoder.parameters(), lr=lr, weight_decay=1e-4)
+    history = train_steps(
+        model,
+        slides,
+        loss,
+        steps=steps,
+        optimizer=optimizer,
+        device=device,
+        desc="stage 2 (self-taught)",
+    )
     for p in model.parameters():
         p.requires_grad_(True)
-    model.eval()
-    return losses
-
-
-# --------------------------------------------------------------------------- downstream
-
-
-@torch.no_grad()
-def slide_embeddings(model: MSTARMini, bags: SlideBags, how: str = "mean") -> np.ndarray:
-    """(S, E) slide embeddings: ``"mean"`` of the patch features, or the ``"aggregator"``'s."""
-    features = patch_features(model, bags)
-    if how == "mean":
-        mask = bags.tile_mask[..., None].float()
-        return ((features * mask).sum(1) / mask.sum(1)).numpy()
-    model.eval()
-    device = _device_of(model)
-    slide, _ = model.encode_slide(
-        features.to(device), bags.tile_mask.to(device), bags.grid.to(device)
-    )
-    return slide.cpu().numpy()
-
-
-def few_shot_auroc(train_x, train_y, test_x, test_y, shots, draws=20, seed=0) -> float:
-    """Mean macro one-vs-rest AUROC of logistic regression on ``shots`` slides per class,
-    over ``draws`` random draws of the shots."""
-    rng = np.random.default_rng(seed)
-    classes = np.unique(train_y)
-    train_y, test_y = np.searchsorted(classes, train_y), np.searchsorted(classes, test_y)
-    classes = np.arange(len(classes))  # grades 1-3 become columns 0-2 of predict_proba
-    scores = []
-    for _ in range(draws):
-        pick = np.concatenate(
-            [rng.choice(np.flatnonzero(train_y == c), shots, replace=False) for c in classes]
-        )
-        mean, std = train_x[pick].mean(0), train_x[pick].std(0) + 1e-6
-        clf = LogisticRegression(max_iter=500, C=1.0).fit(
-            (train_x[pick] - mean) / std, train_y[pick]
-        )
-        proba = clf.predict_proba((test_x - mean) / std)
-        scores.append(metrics.auroc(test_y, proba))
-    return float(np.mean(scores))
-
-
-def retrieval_recall(slide_emb, report_emb, ks=(1, 5)) -> dict[str, float]:
-    """Zero-shot slide-to-report retrieval: is a slide's own report among its k nearest?"""
-    a = F.normalize(torch.as_tensor(slide_emb), dim=-1)
-    b = F.normalize(torch.as_tensor(report_emb), dim=-1)
-    rank = (a @ b.T).argsort(dim=1, descending=True)
-    hit = rank == torch.arange(len(a))[:, None]
-    return {f"recall@{k}": float(hit[:, :k].any(1).float().mean()) for k in ks}
-
-
-def survival_cindex(train_x, train_bags, test_x, test_bags, steps=300, lr=1e-2) -> float:
-    """A linear Cox model on frozen slide embeddings; Harrell's C on the test slides."""
-    x = torch.as_tensor(train_x, dtype=torch.float32)
-    mean, std = x.mean(0), x.std(0) + 1e-6
-    head = torch.nn.Linear(x.shape[1], 1)
-    optimizer = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=1e-2)
-    for _ in range(steps):
-        loss = cox_loss(head((x - mean) / std).squeeze(-1), train_bags.event, train_bags.months)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    with torch.no_grad():
-        risk = head((torch.as_tensor(test_x, dtype=torch.float32) - mean) / std).squeeze(-1)
-    return metrics.concordance_index(risk, test_bags.event, test_bags.months)
-
-
-def train_mil(
-    model: MSTARMini,
-    bags: SlideBags,
-    label="tumour_type",
-    steps=80,
-    batch=8,
-    lr=2e-3,
-    device: torch.device | str | None = None,
-):
-    """Supervised multiple-instance learning: only the slide's label is known, the patch
-    encoder and the aggregator learn end to end which tiles show it. Returns the losses.
-
-    device: where to train (None: the CPU); the model is moved there and stays there, and
-    each batch of slides is moved there."""
-    device = torch.device(device or "cpu")
-    targets = getattr(bags, label)
-    targets = targets - targets.min()  # grades 1-3 -> classes 0-2
-    optimizer = torch.optim.AdamW(model.to(device).parameters(), lr=lr, weight_decay=1e-4)
-    losses = []
-    model.train()
-    for _ in tqdm(range(steps), desc="MIL training", leave=False):
-        pick = torch.randperm(len(bags))[:batch]
-        inputs = {
-            "tiles": bags.float_tiles(pick),
-            "tile_mask": bags.tile_mask[pick],
-            "grid": bags.grid[pick],
-        }
-        out = model(_on(inputs, device))
-        loss = F.cross_entropy(out["logits"], targets[pick].to(device))
-        _step(optimizer, loss, losses)
-    model.eval()
-    return losses
-
-
-@torch.no_grad()
-def predict_slides(model: MSTARMini, bags: SlideBags) -> np.ndarray:
-    """(S, C) class probabilities of every slide (the model runs where it is)."""
-    features = patch_features(model, bags)
-    inputs = {"features": features, "tile_mask": bags.tile_mask, "grid": bags.grid}
-    out = model(_on(inputs, _device_of(model)))
-    return out["logits"].softmax(-1).cpu().numpy()
-
-
-@torch.no_grad()
-def attention_heatmap(model: MSTARMini, bags: SlideBags, index: int, slide_size=(768, 768)):
-    """(rows, cols) map of the aggregator's attention over slide ``index``'s tiles, one cell
-    per tile, NaN where no tile was read; ``slide_size`` is the level-0 (width, height)."""
-    from medai_edu.wsi import stitch_heatmap
-
-    model.eval()
-    one = bags.subset([index])
-    features = patch_features(model, one)
-    device = _device_of(model)
-    _, attention = model.encode_slide(
-        features.to(device), one.tile_mask.to(device), one.grid.to(device)
-    )
-    keep = one.tile_mask[0]
-    tile = model.config.tile_size
-    coords = one.grid[0, keep].flip(-1).numpy() * tile  # (row, col) -> level-0 (x, y)
-    return stitch_heatmap(coords, attention[0].cpu()[keep].numpy(), tile, slide_size, tile)
+    return history["train_loss"]
 
 
 @dataclass
@@ -391,6 +261,8 @@ ENCODER_NAMES = {
     "stage1": "(c) stage 1",
     "stage2": "(d) stage 2",
 }
+#: The shipped encoders' tags: ``create_model("mstar-mini", pretrained=tag)``.
+TAGS = {key: key.replace("_", "-") for key in ENCODER_NAMES}
 
 
 def few_shot_table(
@@ -441,17 +313,17 @@ def save_encoders(encoders: PretrainedEncoders, directory, **provenance) -> list
     return paths
 
 
-def load_encoders(directory=TEACHING_CHECKPOINTS) -> PretrainedEncoders:
-    """The four encoders saved by :func:`save_encoders`, in evaluation mode on the CPU: the
-    shipped ones by name (``create_model("mstar-mini", pretrained=...)``, checksums checked)
-    or those saved in another ``directory``."""
-    directory = Path(directory)
-    if directory.resolve() == TEACHING_CHECKPOINTS.resolve():
-        models = {
-            k: create_model("mstar-mini", pretrained=k.replace("_", "-")) for k in ENCODER_NAMES
-        }
-        meta = models["stage2"].pretrained_cfg["metadata"]
-        return _encoders(models, meta)
+def load_encoders(directory: str | Path | None = None) -> PretrainedEncoders:
+    """The four encoders of the comparison, in evaluation mode on the CPU: the shipped ones
+    (``create_model("mstar-mini", pretrained=tag)``, checksums checked), or those
+    :func:`save_encoders` wrote in ``directory``."""
+    if directory is None:
+        models = {k: create_model("mstar-mini", pretrained=tag) for k, tag in TAGS.items()}
+        return _encoders(models, models["stage2"].pretrained_cfg["metadata"])
+    return _read_encoders(Path(directory))
+
+
+def _read_encoders(directory: Path) -> PretrainedEncoders:
     missing = [k for k in ENCODER_NAMES if not (directory / f"{k}.pt").exists()]
     if missing:
         raise FileNotFoundError(
