@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
@@ -32,6 +33,7 @@ from medai_edu.explain.metrics import (
     randomisation_check,
     randomise_weights,
 )
+from medai_edu.train import device_of, train_steps
 
 #: Methods whose output is a map that can be scored (not the read-outs per modality).
 SPATIAL = {
@@ -220,13 +222,16 @@ def fit_slide_classifier(
         slides = model({k: v.to(device) for k, v in inputs.items()})
     head = model.classifier
     head.reset_parameters()
-    optimizer = torch.optim.Adam(head.parameters(), lr=lr)
-    tumour_type = bags.tumour_type.to(device)
-    for _ in range(steps):
-        loss = torch.nn.functional.cross_entropy(head(slides["slide"]), tumour_type)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
+    train_steps(  # the head alone, full batch, on the frozen slide embeddings
+        head,
+        lambda step: (slides["slide"], bags.tumour_type),
+        lambda layer, batch: F.cross_entropy(layer(batch[0]), batch[1]),
+        steps=steps,
+        optimizer=torch.optim.Adam(head.parameters(), lr=lr),
+        device=device,
+        progress=False,
+        desc="slide classifier head",
+    )
     return model.eval()
 
 
@@ -237,7 +242,7 @@ def slide_score(model, cases: SlideCases, i: int, target: int):
     from medai_edu.experiments.slide_pretraining import patch_features
 
     one = cases.bags.subset([i])
-    device = next(model.parameters()).device  # the model runs where it is
+    device = device_of(model)  # the model runs where it is
     with torch.no_grad():
         features = patch_features(model, one).to(device)
     grid = one.grid.to(device)

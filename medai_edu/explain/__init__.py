@@ -2,6 +2,8 @@
 
 - :mod:`~medai_edu.explain.attribution`: attribution maps of every model through one call,
   :func:`explain`;
+- :mod:`~medai_edu.explain.adapters`: which code explains which model family
+  (:func:`register_adapter`, looked up along the model's class hierarchy);
 - :mod:`~medai_edu.explain.metrics`: scores of explanations against the synthetic data's
   ground truth (localisation, faithfulness, concepts, sanity);
 - :mod:`~medai_edu.explain.concepts`: concept bottlenecks, their textual explanations and
@@ -12,6 +14,7 @@
   taught concepts.
 """
 
+from medai_edu.explain.adapters import ModelAdapter, register_adapter
 from medai_edu.explain.attribution import METHODS, Explanation, explain, supported_methods
 from medai_edu.explain.concept_models import (
     ALL_TILES,
@@ -66,6 +69,9 @@ __all__ = [
     "Explanation",
     "explain",
     "supported_methods",
+    # adapters
+    "ModelAdapter",
+    "register_adapter",
     # metrics
     "concept_accuracy",
     "curve_area",

@@ -16,6 +16,10 @@ the image and scored against the ground truth the synthetic data carry:
 The gradient and perturbation methods come from captum (Grad-CAM ``LayerGradCam``,
 ``IntegratedGradients``, ``FeatureAblation`` for occlusion), not hand-written versions; the
 attention read-outs are the models' own.
+
+Each family's section ends with its adapter (:mod:`~medai_edu.explain.adapters`), registered
+for the model classes it explains: :func:`explain` finds it by the model's class, so a new
+model family needs a new section and its adapter, not a change here.
 """
 
 from __future__ import annotations
@@ -30,10 +34,12 @@ from captum.attr import FeatureAblation, IntegratedGradients, LayerGradCam
 from scipy import ndimage
 from torch import nn
 
+from medai_edu.explain.adapters import ModelAdapter, adapter_for, register_adapter
 from medai_edu.models.baselines import MRICNN, DenseNet3D, LateFusion
 from medai_edu.models.meddr import MedDrMini
 from medai_edu.models.mome import CLS, MOMEMini, modality_contributions
 from medai_edu.models.mstar import MSTARMini, TransMILAggregator
+from medai_edu.train import device_of
 
 #: The methods each model family supports ("mri": any model that takes a dict of MRI
 #: volumes and returns a ``"malignant"`` logit, such as the baselines).
@@ -107,23 +113,14 @@ class Explanation:
 
 
 def model_family(model: nn.Module) -> str:
-    """The key of :data:`METHODS` for ``model``."""
-    if isinstance(model, MOMEMini):
-        return "mome-mini"
-    if isinstance(model, MSTARMini):
-        return "mstar-mini"
-    if isinstance(model, MedDrMini):
-        return "meddr-mini"
-    if isinstance(model, MRICNN | DenseNet3D | LateFusion):
-        return "mri"
-    raise ValueError(
-        f"no explanations for {type(model).__name__}; explain() takes MOME-mini, "
-        "mSTAR-mini, MedDr-mini and the breast-MRI baselines"
-    )
+    """The key of :data:`METHODS` for ``model``; ValueError naming the supported models for
+    a model that has no adapter."""
+    return adapter_for(model).family
 
 
 def supported_methods(model: nn.Module) -> tuple[str, ...]:
-    return METHODS[model_family(model)]
+    """The methods :func:`explain` takes for ``model`` (see :data:`METHODS`)."""
+    return adapter_for(model).methods
 
 
 def explain(model: nn.Module, batch: dict, method: str, target=None, **options) -> Explanation:
@@ -151,17 +148,12 @@ def explain(model: nn.Module, batch: dict, method: str, target=None, **options) 
     ValueError
         For a model or method the other does not support, or a batch of the wrong shape.
     """
-    family = model_family(model)
-    if method not in METHODS[family]:
-        raise ValueError(f"{family} supports the methods {METHODS[family]}, not {method!r}")
+    adapter = adapter_for(model)
+    if method not in adapter.methods:
+        raise ValueError(f"{adapter.family} supports the methods {adapter.methods}, not {method!r}")
     model.eval()
     start = time.perf_counter()
-    if family == "mstar-mini":
-        explanation = _explain_slides(model, batch, method, target, **options)
-    elif family == "meddr-mini":
-        explanation = _explain_image_text(model, batch, method, target, **options)
-    else:
-        explanation = _explain_mri(model, family, batch, method, target, **options)
+    explanation = adapter.explain(model, batch, method, target, **options)
     explanation.seconds = time.perf_counter() - start
     return explanation
 
@@ -169,7 +161,7 @@ def explain(model: nn.Module, batch: dict, method: str, target=None, **options) 
 # --------------------------------------------------------------------------- breast MRI
 
 
-def _mri_volumes(model: nn.Module, batch: dict) -> tuple[list[str], list[torch.Tensor]]:
+def _mri_volumes(adapter, model, batch: dict) -> tuple[list[str], list[torch.Tensor]]:
     if not isinstance(batch, dict):
         raise ValueError("an MRI batch is a dict: modality -> (B, C, Z, Y, X) tensor")
     names = [m for m in batch if m != "present"]
@@ -179,8 +171,7 @@ def _mri_volumes(model: nn.Module, batch: dict) -> tuple[list[str], list[torch.T
             raise ValueError(
                 f"{name} must be a batch of volumes (B, C, Z, Y, X), got {tuple(volume.shape)}"
             )
-    if isinstance(model, MOMEMini):
-        model._check_inputs(dict(zip(names, volumes, strict=True)))
+    adapter.check_inputs(model, dict(zip(names, volumes, strict=True)))
     return names, volumes
 
 
@@ -198,8 +189,8 @@ def _malignant_score(model, names, present):
     return score
 
 
-def _explain_mri(model, family, batch, method, target, **options) -> Explanation:
-    names, volumes = _mri_volumes(model, batch)
+def _explain_mri(adapter, model, batch, method, target, **options) -> Explanation:
+    names, volumes = _mri_volumes(adapter, model, batch)
     present = batch.get("present")
     with torch.no_grad():
         logit = model({**dict(zip(names, volumes, strict=True)), **_present(present)})["malignant"]
@@ -208,9 +199,10 @@ def _explain_mri(model, family, batch, method, target, **options) -> Explanation
     score = _malignant_score(model, names, present)
     shape = tuple(volumes[0].shape[2:])
     if method in ("modality_contributions", "routing"):
-        return _mome_read_out(model, names, volumes, present, method, target, sign)
+        inputs = {**dict(zip(names, volumes, strict=True)), **_present(present)}
+        return adapter.read_out(model, inputs, method, target, sign)
     if method == "gradcam":
-        maps = _gradcam_mri(model, score, names, volumes, sign, shape)
+        maps = _gradcam_mri(adapter.gradcam_layers(model, names), score, volumes, sign, shape)
     elif method == "integrated_gradients":
         ig = IntegratedGradients(score)
         attributions = ig.attribute(
@@ -224,11 +216,11 @@ def _explain_mri(model, family, batch, method, target, **options) -> Explanation
     elif method == "occlusion":
         maps = _occlusion_mri(score, names, volumes, sign)
     else:  # attention_rollout
-        maps = _rollout_mri(model, names, volumes, present, shape)
+        maps = adapter.rollout(model, names, volumes, present, shape)
     per_modality = {m: v.detach().numpy() for m, v in maps.items()}
     total = sum(per_modality.values())
     return Explanation(
-        method, family, total, target.numpy(), per_modality, axes=("case", "z", "y", "x")
+        method, adapter.family, total, target.numpy(), per_modality, axes=("case", "z", "y", "x")
     )
 
 
@@ -245,18 +237,11 @@ def _targets(target, predicted: torch.Tensor, classes: int) -> torch.Tensor:
     return target
 
 
-def _gradcam_layers(model: nn.Module, names: list[str]) -> dict[str, nn.Module]:
-    """The last convolutional activation Grad-CAM reads: per modality for MOME-mini (its
-    stems are separate), the network's last 3D convolution otherwise."""
-    if isinstance(model, MOMEMini):
-        return {m: model.embed[m].proj[4] for m in names}  # the last 3x3x3 convolution
-    last = [module for module in model.modules() if isinstance(module, nn.Conv3d)][-1]
-    return {"all": last}
-
-
-def _gradcam_mri(model, score, names, volumes, sign, shape) -> dict[str, torch.Tensor]:
+def _gradcam_mri(layers, score, volumes, sign, shape) -> dict[str, torch.Tensor]:
+    """Grad-CAM of each of ``layers`` (name -> module; the adapter's choice), trilinearly
+    upsampled to the volumes' (Z, Y, X)."""
     maps = {}
-    for name, layer in _gradcam_layers(model, names).items():
+    for name, layer in layers.items():
         cam = LayerGradCam(score, layer).attribute(
             tuple(volumes), additional_forward_args=(sign,), relu_attributions=True
         )
@@ -308,8 +293,6 @@ def _occlusion_mri(score, names, volumes, sign) -> dict[str, torch.Tensor]:
 def _rollout_mri(model, names, volumes, present, shape) -> dict[str, torch.Tensor]:
     """Attention rollout (Abnar & Zuidema, 2020) through MOME-mini's multiway and fusion
     blocks: the CLS token's share of every patch token, spread over the patch's voxels."""
-    if not isinstance(model, MOMEMini):
-        raise ValueError("attention rollout needs MOME-mini's transformer")
     with torch.no_grad():
         model({**dict(zip(names, volumes, strict=True)), **_present(present)})
     blocks = [*model.multiway, *model.fusion]
@@ -335,10 +318,9 @@ def _rollout_mri(model, names, volumes, present, shape) -> dict[str, torch.Tenso
     return maps
 
 
-def _mome_read_out(model, names, volumes, present, method, target, sign) -> Explanation:
-    if not isinstance(model, MOMEMini):
-        raise ValueError(f"{method} is a read-out of MOME-mini")
-    inputs = {**dict(zip(names, volumes, strict=True)), **_present(present)}
+def _mome_read_out(model, inputs, method, target, sign) -> Explanation:
+    """MOME-mini's own read-outs: each modality's contribution to the target's logit (B, M),
+    or the Soft-MoE routing's expert usage per modality (B, M, E)."""
     if method == "modality_contributions":
         values = modality_contributions(model, inputs) * sign[:, None]
         axes = ("case", "modality")
@@ -347,6 +329,52 @@ def _mome_read_out(model, names, volumes, present, method, target, sign) -> Expl
             values = model(inputs)["expert_usage"]
         axes = ("case", "modality", "expert")
     return Explanation(method, "mome-mini", values.numpy(), target.numpy(), axes=axes)
+
+
+@register_adapter(MRICNN, DenseNet3D, LateFusion)
+class MRIAdapter(ModelAdapter):
+    """Breast-MRI models: a dict of volumes in, a ``"malignant"`` logit out; Grad-CAM reads
+    the network's last 3D convolution."""
+
+    family = "mri"
+    methods = METHODS[family]
+
+    def explain(self, model, batch, method, target, **options) -> Explanation:
+        return _explain_mri(self, model, batch, method, target, **options)
+
+    def check_inputs(self, model, inputs: dict[str, torch.Tensor]) -> None:
+        """Nothing beyond the shapes :func:`_mri_volumes` checks."""
+
+    def gradcam_layers(self, model, names: list[str]) -> dict[str, nn.Module]:
+        last = [module for module in model.modules() if isinstance(module, nn.Conv3d)][-1]
+        return {"all": last}
+
+    def rollout(self, model, names, volumes, present, shape) -> dict[str, torch.Tensor]:
+        raise ValueError(f"attention rollout needs a transformer, not {type(model).__name__}")
+
+    def read_out(self, model, inputs, method, target, sign) -> Explanation:
+        raise ValueError(f"{method} is a read-out of MOME-mini, not {type(model).__name__}")
+
+
+@register_adapter(MOMEMini)
+class MOMEAdapter(MRIAdapter):
+    """MOME-mini: its own input checks, one Grad-CAM per modality (its stems are separate),
+    attention rollout and its read-outs (modality contributions, routing)."""
+
+    family = "mome-mini"
+    methods = METHODS[family]
+
+    def check_inputs(self, model, inputs: dict[str, torch.Tensor]) -> None:
+        model._check_inputs(inputs)
+
+    def gradcam_layers(self, model, names: list[str]) -> dict[str, nn.Module]:
+        return {m: model.embed[m].proj[4] for m in names}  # the last 3x3x3 convolution
+
+    def rollout(self, model, names, volumes, present, shape) -> dict[str, torch.Tensor]:
+        return _rollout_mri(model, names, volumes, present, shape)
+
+    def read_out(self, model, inputs, method, target, sign) -> Explanation:
+        return _mome_read_out(model, inputs, method, target, sign)
 
 
 # --------------------------------------------------------------------------- slides
@@ -366,7 +394,7 @@ def _slide_inputs(model: MSTARMini, batch: dict):
     grid = batch.get("grid")
     if mask.shape != (b, n) or (grid is not None and tuple(grid.shape) != (b, n, 2)):
         raise ValueError(f"tile_mask must be ({b}, {n}) and grid ({b}, {n}, 2)")
-    device = next(model.parameters()).device
+    device = device_of(model)
     grid = None if grid is None else torch.as_tensor(grid).to(device)
     return tiles.to(device), mask.to(device), grid
 
@@ -453,6 +481,17 @@ def _transmil_attention(model: MSTARMini, tiles, mask, grid):
     return last[:, 0, 1:], rollout[:, 0, 1:]
 
 
+@register_adapter(MSTARMini)
+class SlideAdapter(ModelAdapter):
+    """mSTAR-mini: one score per tile, in slide geometry."""
+
+    family = "mstar-mini"
+    methods = METHODS[family]
+
+    def explain(self, model, batch, method, target, **options) -> Explanation:
+        return _explain_slides(model, batch, method, target, **options)
+
+
 # --------------------------------------------------------------------------- MedDr-mini
 
 
@@ -519,3 +558,14 @@ def _rollout_visual_tokens(model: MedDrMini, images, ids, size) -> torch.Tensor:
     side = int(round(n**0.5))
     visual = rollout[:, -1, :n].reshape(-1, 1, side, side)
     return F.interpolate(visual, size=size, mode="bilinear")[:, 0]
+
+
+@register_adapter(MedDrMini)
+class ImageTextAdapter(ModelAdapter):
+    """MedDr-mini: a map over the image of what made it say its next token."""
+
+    family = "meddr-mini"
+    methods = METHODS[family]
+
+    def explain(self, model, batch, method, target, **options) -> Explanation:
+        return _explain_image_text(model, batch, method, target, **options)

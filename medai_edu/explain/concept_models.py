@@ -58,6 +58,7 @@ from medai_edu.explain.concepts import (
     ConceptSpec,
     explain_concepts,
 )
+from medai_edu.train import device_of, train_steps
 
 __all__ = [
     "ALL_TILES",
@@ -230,7 +231,7 @@ def mri_concept_features(model: nn.Module, data, batch_size: int = 64) -> np.nda
     ``(inputs, targets)`` or an input dict. The model is put in evaluation mode.
     """
     model.eval()
-    device = next(model.parameters()).device
+    device = device_of(model)
     parts = [
         model.features({k: v.to(device) for k, v in inputs.items()}).cpu()
         for inputs in _mri_batches(data, batch_size)
@@ -269,11 +270,27 @@ def _lesion_loss(net: LesionConceptNet, boxes, masks, codes) -> torch.Tensor:
     return loss + F.binary_cross_entropy_with_logits(out["lesion"], target)
 
 
+def _lesion_batches(boxes, masks, codes, batch_size: int, generator):
+    """``step -> (boxes, masks, codes)``: the training batches of :func:`_fit_lesion_net`,
+    augmented, in a new random order each epoch (``step`` counts from 1, in order)."""
+    per_epoch = math.ceil(len(boxes) / batch_size)
+    order = None
+
+    def draw(step: int):
+        nonlocal order
+        start = (step - 1) % per_epoch * batch_size
+        if start == 0:  # a new epoch
+            order = torch.randperm(len(boxes), generator=generator)
+        pick = order[start : start + batch_size]
+        x, m = _augment(boxes[pick], masks[pick], generator)
+        return x, m, {n: c[pick] for n, c in codes.items()}
+
+    return draw, per_epoch
+
+
 def _fit_lesion_net(cohort, spec, epochs, batch_size, lr, seed, progress, device):
     """Train a LesionConceptNet on ``device``; return it (there, in evaluation mode) and the
     training boxes (on the CPU, where the batches and augmentations are drawn)."""
-    from tqdm.auto import tqdm
-
     missing = [name for name in spec.concepts if not hasattr(cohort, name)]
     if missing:
         raise ValueError(f"the cohort has no concept {missing}")
@@ -281,24 +298,25 @@ def _fit_lesion_net(cohort, spec, epochs, batch_size, lr, seed, progress, device
         torch.manual_seed(seed)
         net = LesionConceptNet(spec)
     boxes, masks = _lesion_boxes(net, cohort)
-    codes = {n: torch.as_tensor(getattr(cohort, n)).long().to(device) for n in spec.concepts}
+    codes = {n: torch.as_tensor(getattr(cohort, n)).long() for n in spec.concepts}
     generator = torch.Generator().manual_seed(seed)
-    optimiser = torch.optim.AdamW(net.to(device).parameters(), lr=lr, weight_decay=1e-4)
-    total = epochs * math.ceil(len(boxes) / batch_size)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, lr, total_steps=total, pct_start=0.15)
-    net.train()
-    for _ in tqdm(range(epochs), desc="lesion concept CNN", disable=not progress):
-        order = torch.randperm(len(boxes), generator=generator)
-        for start in range(0, len(boxes), batch_size):
-            pick = order[start : start + batch_size]
-            x, m = _augment(boxes[pick], masks[pick], generator)
-            picked = {n: c[pick.to(device)] for n, c in codes.items()}
-            loss = _lesion_loss(net, x.to(device), m.to(device), picked)
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-            schedule.step()
-    return net.eval(), boxes
+    draw, per_epoch = _lesion_batches(boxes, masks, codes, batch_size, generator)
+    total = epochs * per_epoch
+    train_steps(
+        net,
+        draw,
+        lambda model, batch: _lesion_loss(model, *batch),
+        steps=total,
+        lr=lr,
+        weight_decay=1e-4,
+        schedule=lambda optimiser: torch.optim.lr_scheduler.OneCycleLR(
+            optimiser, lr, total_steps=total, pct_start=0.15
+        ),
+        device=device,
+        progress=progress,
+        desc="lesion concept CNN",
+    )
+    return net, boxes
 
 
 def fit_lesion_concept_net(

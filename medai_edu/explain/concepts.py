@@ -25,6 +25,7 @@ from torch import nn
 
 from medai_edu.data.breast_mri import KINETICS, MARGINS
 from medai_edu.data.pathology.vocabulary import TUMOUR_TYPES
+from medai_edu.train import train_steps
 
 __all__ = [
     "MIN_CONTRIBUTION",
@@ -354,23 +355,30 @@ class ConceptBottleneck(nn.Module):
         self._initialise(seed)
         z = self._standardise(x)
         weights = [m.weight for m in (*self.concept_heads.values(), self.diagnosis)]
-        optimiser = torch.optim.Adam(self.parameters(), lr=lr)
-        self.train()
-        for _ in range(int(steps)):
-            logits = self._concept_logits(z)
+
+        def loss_fn(model, batch) -> torch.Tensor:
+            z, codes, labels = batch
+            logits = model._concept_logits(z)
             probabilities = {name: v.softmax(dim=1) for name, v in logits.items()}
-            bottleneck = self._bottleneck(probabilities)
+            bottleneck = model._bottleneck(probabilities)
             if sequential:  # the diagnosis loss does not reach the concept heads
                 bottleneck = bottleneck.detach()
-            loss = F.cross_entropy(self.diagnosis(bottleneck), labels)
+            loss = F.cross_entropy(model.diagnosis(bottleneck), labels)
             loss = loss + concept_weight * sum(
-                F.cross_entropy(logits[name], codes[name]) for name in self.spec.concepts
+                F.cross_entropy(logits[name], codes[name]) for name in model.spec.concepts
             )
-            loss = loss + l2 * sum(w.pow(2).sum() for w in weights)
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-        self.eval()
+            return loss + l2 * sum(w.pow(2).sum() for w in weights)
+
+        train_steps(  # full batch: every step sees every case
+            self,
+            lambda step: (z, codes, labels),
+            loss_fn,
+            steps=int(steps),
+            optimizer=torch.optim.Adam(self.parameters(), lr=lr),
+            device="cpu",  # a few linear layers, read with numpy afterwards
+            progress=False,
+            desc="concept bottleneck",
+        )
         with torch.no_grad():
             self.reference.copy_(self._bottleneck(self(x)["concepts"]).mean(0))
         self.trained.fill_(True)
