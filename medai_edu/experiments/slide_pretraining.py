@@ -168,10 +168,27 @@ def train_stage2(
         p.requires_grad_(False)
     for p in model.patch_encoder.parameters():
         p.requires_grad_(True)
-    tokens = tokenizer.transform(bags.reports)
+    slides = _tile_subsets(bags, tokenizer.transform(bags.reports), batch, tiles_per_slide)
+    optimizer = torch.optim.AdamW(model.patch_encoder.parameters(), lr=lr, weight_decay=1e-4)
+    history = train_steps(
+        model,
+        slides,
+        _self_taught_loss(teacher),
+        steps=steps,
+        optimizer=optimizer,
+        device=device,
+        desc="stage 2 (self-taught)",
+    )
+    for p in model.parameters():
+        p.requires_grad_(True)
+    return history["train_loss"]
 
-    def slides(step: int) -> tuple[dict, torch.Tensor]:
-        """``tiles_per_slide`` random tiles of ``batch`` random slides, and their reports."""
+
+def _tile_subsets(bags: SlideBags, tokens: torch.Tensor, batch: int, tiles_per_slide: int):
+    """Batches for stage 2: ``step -> (tiles, report tokens)`` of ``tiles_per_slide`` random
+    tiles of ``batch`` random slides (a fresh draw each step)."""
+
+    def draw(step: int) -> tuple[dict, torch.Tensor]:
         pick = torch.randperm(len(bags))[:batch]
         order = torch.rand(len(pick), bags.tiles.shape[1]).masked_fill(~bags.tile_mask[pick], 2)
         chosen = order.argsort(dim=1)[:, :tiles_per_slide]
@@ -182,6 +199,13 @@ def train_stage2(
             "grid": bags.grid[rows, chosen],
         }
         return sub, tokens[pick]
+
+    return draw
+
+
+def _self_taught_loss(teacher: MSTARMini):
+    """``(student, batch) -> loss``: the student's slide embedding should match the frozen
+    teacher's (cosine) and the slide's own report (contrastive)."""
 
     def loss(model, batch) -> torch.Tensor:
         sub, report_tokens = batch
@@ -195,19 +219,7 @@ def train_stage2(
             student, report, model.config.temperature
         )
 
-    optimizer = torch.optim.AdamW(model.patch_encoder.parameters(), lr=lr, weight_decay=1e-4)
-    history = train_steps(
-        model,
-        slides,
-        loss,
-        steps=steps,
-        optimizer=optimizer,
-        device=device,
-        desc="stage 2 (self-taught)",
-    )
-    for p in model.parameters():
-        p.requires_grad_(True)
-    return history["train_loss"]
+    return loss
 
 
 @dataclass
