@@ -191,16 +191,24 @@ def bench_wsi_throughput() -> Iterator[dict]:
 @benchmark("mstar.fidelity")
 def bench_mstar_fidelity() -> Iterator[dict]:
     """mSTAR's comparison in miniature: few-shot AUROC of four patch encoders, retrieval."""
-    from medai_edu.experiments import slide_pretraining as sp
+    from medai_edu.data.pathology import make_slide_bags
+    from medai_edu.experiments import (
+        POOLINGS,
+        few_shot_table,
+        pretrain_all,
+        retrieval_recall,
+        slide_embeddings,
+        survival_cindex,
+    )
 
-    train = sp.make_slide_bags(120, seed=0)
-    test = sp.make_slide_bags(60, seed=1)
+    train = make_slide_bags(120, seed=0)
+    test = make_slide_bags(60, seed=1)
     start = time.perf_counter()
-    encoders = sp.pretrain_all(train)
+    encoders = pretrain_all(train)
     yield figure("mstar.pretraining_seconds", time.perf_counter() - start, "s")
     for label in ("tumour_type", "grade"):
         for pooling in ("own", "mean"):
-            rows = sp.few_shot_table(encoders, train, test, label=label, pooling=pooling)
+            rows = few_shot_table(encoders, train, test, label=label, pooling=pooling)
             for row in rows:
                 yield {"benchmark": f"mstar.few_shot.{label}.{pooling}", **row,
                        "auroc": round(row["auroc"], 4)}  # fmt: skip
@@ -215,9 +223,9 @@ def bench_mstar_fidelity() -> Iterator[dict]:
     for name in ("stage1", "stage2"):
         model = getattr(encoders, name)
         with torch.no_grad():
-            slides = sp.slide_embeddings(model, test, "aggregator")
+            slides = slide_embeddings(model, test, "aggregator")
             reports = model.report_encoder(tokens).numpy()
-        recall = sp.retrieval_recall(slides, reports)
+        recall = retrieval_recall(slides, reports)
         for k in (1, 5):
             yield figure(
                 f"mstar.retrieval_recall@{k}.{name}",
@@ -225,12 +233,12 @@ def bench_mstar_fidelity() -> Iterator[dict]:
                 "fraction",
                 chance=round(k / len(test), 4),
             )
-    for name, how in sp.POOLINGS["own"].items():
+    for name, how in POOLINGS["own"].items():
         model = getattr(encoders, name)
-        c = sp.survival_cindex(
-            sp.slide_embeddings(model, train, how),
+        c = survival_cindex(
+            slide_embeddings(model, train, how),
             train,
-            sp.slide_embeddings(model, test, how),
+            slide_embeddings(model, test, how),
             test,
         )
         yield figure(f"mstar.survival_cindex.{name}", c, "C-index")
@@ -240,22 +248,28 @@ def bench_mstar_fidelity() -> Iterator[dict]:
 def bench_meddr_fidelity() -> Iterator[dict]:
     """MedDr-mini: diagnosis accuracy alone, with retrieval, with the specialist, with both;
     report BLEU, ROUGE-L and hallucination rate; training time and decoding speed."""
-    from medai_edu.experiments import generalist as g
+    from medai_edu.experiments import (
+        accuracy_table,
+        make_generalist_data,
+        report_scores,
+        train_generalist,
+        write_reports,
+    )
 
     start = time.perf_counter()
-    data = g.make_generalist_data(n_train=300, n_test=100, seed=0)
+    data = make_generalist_data(n_train=300, n_test=100, seed=0)
     yield figure("meddr.data_seconds", time.perf_counter() - start, "s")
-    trained = g.train_generalist(data)
+    trained = train_generalist(data)
     yield figure("meddr.training_seconds", trained.seconds["total"], "s", 180, False)
-    rows = g.accuracy_table(trained, data)
+    rows = accuracy_table(trained, data)
     for row in rows:
         yield {"benchmark": "meddr.accuracy", **{k: _round(v) for k, v in row.items()}}
     yield from _meddr_targets(rows)
     speeds = [r["tokens_per_s"] for r in rows if "tokens_per_s" in r]
     yield figure("meddr.generation_tokens_per_s", float(np.median(speeds)), "tokens/s")
     for modality, cases in data.test.items():
-        reports = g.write_reports(trained.model, trained.tokenizer, cases)
-        scores = g.report_scores(reports, cases)
+        reports = write_reports(trained.model, trained.tokenizer, cases)
+        scores = report_scores(reports, cases)
         for name, value in scores.items():
             yield figure(f"meddr.report.{name}", value, REPORT_UNITS[name], modality=modality)
 
@@ -287,13 +301,20 @@ def bench_xaim_explanations() -> Iterator[dict]:
     """Each explanation method of MOME-mini (breast-MRI lesions) and mSTAR-mini (tumour
     tiles of a slide): pointing game, mask overlap, deletion and insertion areas against a
     random attribution, the randomisation sanity check, and time per explanation."""
-    from medai_edu.experiments import explanations as xaim
-    from medai_edu.experiments import load_contenders, load_encoders
+    from medai_edu.experiments import (
+        fit_slide_classifier,
+        make_mri_cases,
+        make_slide_cases,
+        mri_method_table,
+        slide_method_table,
+    )
+    from medai_edu.models import create_model
 
-    mome = load_contenders()["mome-mini"].model
-    rows = xaim.mri_method_table(mome, xaim.make_mri_cases(40))
-    slides = xaim.fit_slide_classifier(load_encoders().stage2, xaim.make_slide_cases(60, 21).bags)
-    rows += xaim.slide_method_table(slides, xaim.make_slide_cases(40))
+    mome = create_model("mome-mini", pretrained=True)
+    rows = mri_method_table(mome, make_mri_cases(40))
+    stage2 = create_model("mstar-mini", pretrained="stage2")
+    slides = fit_slide_classifier(stage2, make_slide_cases(60, 21).bags)
+    rows += slide_method_table(slides, make_slide_cases(40))
     for row in rows:
         details = {"model": row["model"], "method": row["method"]}
         yield figure(
@@ -389,8 +410,8 @@ def bench_xaim_concepts() -> Iterator[dict]:
 
 def _intervention_and_tcav(mri, test) -> Iterator[dict]:
     from medai_edu.data import make_breast_mri_cohort
-    from medai_edu.experiments import load_contenders
     from medai_edu.explain import tcav
+    from medai_edu.models import create_model
 
     x = mri.features(test)
     for value in ("washout", "persistent"):
@@ -402,7 +423,7 @@ def _intervention_and_tcav(mri, test) -> Iterator[dict]:
         "mean P(malignant)",
         kinetic="as predicted",
     )
-    mome = load_contenders()["mome-mini"].model
+    mome = create_model("mome-mini", pretrained=True)
     cohort = make_breast_mri_cohort(300, seed=5)
     yield from _tcav_lines(mome, cohort, tcav)
 
