@@ -379,11 +379,6 @@ def case_instructions(cases: ImageCases, i: int, rng: np.random.Generator) -> li
     return [*vqa_pairs(cases, i), multiple_choice(cases, i, rng), report(cases, i)]
 
 
-# The former name, which ``medai_edu.data`` cannot export: it is this module's name.
-# Library code still calls it; new code uses case_instructions.
-instructions = case_instructions
-
-
 # --------------------------------------------------------------------------- parsing
 
 

@@ -135,18 +135,12 @@ def _demo_checkpoint(file: str) -> tuple[dict, dict]:
 
 
 def _slide_model() -> SlideModel:
-    """mSTAR-mini with its tumour-type head, and its report archive embedded.
-
-    The head's weights are mSTAR-mini's own (``create_model("mstar-mini")``); only the
-    file differs from the registered tags, so the state is loaded here.
-    """
+    """mSTAR-mini with its tumour-type head, and its report archive embedded."""
     from medai_edu.data.pathology import TUMOUR_TYPES
-    from medai_edu.models import create_model
-    from medai_edu.models.mstar import ReportTokenizer
+    from medai_edu.models import ReportTokenizer, create_model
 
-    state, meta = _demo_checkpoint("slide-classifier.pt")
-    model = create_model("mstar-mini")
-    model.load_state_dict(state)
+    model = create_model("mstar-mini", pretrained="tumour-type")
+    meta = model.pretrained_cfg["metadata"]
     tokenizer = ReportTokenizer(int(meta["vocab_size"]))
     tokenizer.index = json.loads(meta["vocabulary"])
     reports = json.loads(meta["reports"])

@@ -18,7 +18,7 @@ from medai_edu.data.instructions import (
     IMAGE_NOUNS,
     MODALITIES,
     ImageCases,
-    instructions,
+    case_instructions,
     multiple_choice,
     report,
     vqa_pairs,
@@ -117,7 +117,7 @@ def fit_tokenizer(cases: dict[str, ImageCases], vocab_size=768, seed=0) -> Cours
     texts = []
     for c in cases.values():
         for i in range(len(c)):
-            for question, answer in instructions(c, i, rng):
+            for question, answer in case_instructions(c, i, rng):
                 texts += [build_prompt(c.modality, question), answer]
         texts.append("similar cases: " + ", ".join(f"{d.lower()} 1 of 5" for d in c.diagnoses))
     # the words and digits the specialists' hints use, which no template writes

@@ -57,6 +57,9 @@ PRETRAINED: dict[tuple[str, str], Pretrained] = {
     ("meddr-mini", "generalist"): Pretrained(
         "generalist/meddr-mini.pt", "medai-edu train generalist"
     ),
+    # the demo's slide model: stage 2 with its tumour-type head fitted, and (metadata) the
+    # report archive and the tokenizer's vocabulary
+    ("mstar-mini", "tumour-type"): Pretrained("demo/slide-classifier.pt", "medai-edu train demo"),
 }
 #: What ``pretrained=True`` means for each model.
 DEFAULT_TAG = {"mome-mini": "breast-mri", "mstar-mini": "stage2", "meddr-mini": "generalist"}
