@@ -8,22 +8,11 @@ use anything below (data generators, slide reading) and nothing imports them but
 """
 
 from medai_edu.bench.wsi_throughput import benchmark_tiling
+from medai_edu.lazy import lazy_exports
 
 __all__ = ["benchmark_tiling", "first_cells", "simulate_class"]
 
 #: Name -> the module that defines it, imported when the name is first used.
-_LAZY = {"first_cells": "medai_edu.bench.hub_load", "simulate_class": "medai_edu.bench.hub_load"}
+_LAZY = {"first_cells": "hub_load", "simulate_class": "hub_load"}
 
-
-def __getattr__(name: str):
-    if name not in _LAZY:
-        raise AttributeError(f"module 'medai_edu.bench' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(_LAZY[name]), name)
-    globals()[name] = value  # later look-ups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

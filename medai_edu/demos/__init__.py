@@ -23,6 +23,7 @@ from medai_edu.demos.uploads import (
     write_case_dicom_zip,
     write_case_nifti,
 )
+from medai_edu.lazy import lazy_exports
 
 __all__ = [
     # the app (Gradio, imported on first use)
@@ -51,22 +52,10 @@ __all__ = [
 #: Name -> the module that defines it, imported when the name is first used: the page needs
 #: Gradio, the models a few seconds.
 _LAZY = {
-    "build_app": "medai_edu.demos.app",
-    "serve": "medai_edu.demos.app",
-    "load_demo_models": "medai_edu.demos.bundle",
-    "load_examples": "medai_edu.demos.bundle",
+    "build_app": "app",
+    "serve": "app",
+    "load_demo_models": "bundle",
+    "load_examples": "bundle",
 }
 
-
-def __getattr__(name: str):
-    if name not in _LAZY:
-        raise AttributeError(f"module 'medai_edu.demos' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(_LAZY[name]), name)
-    globals()[name] = value  # later look-ups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -16,7 +16,7 @@ would make every import of one name take several seconds longer.
 
 from __future__ import annotations
 
-import importlib
+from medai_edu.lazy import lazy_exports
 
 #: Where each public name lives (module of this package).
 _MODULES = {
@@ -72,15 +72,4 @@ _MODULES = {
 
 __all__ = list(_MODULES)  # grouped by module, as above
 
-
-def __getattr__(name: str):
-    """Import the module that defines ``name`` the first time it is asked for."""
-    if name not in _MODULES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_MODULES[name]}"), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+__getattr__, __dir__ = lazy_exports(__name__, _MODULES)

@@ -26,6 +26,7 @@ from medai_edu.grading.checks import (
     fresh,
     restore,
 )
+from medai_edu.lazy import lazy_exports
 
 __all__ = [
     # checks for test cells (light: imported inside students' kernels)
@@ -59,31 +60,19 @@ __all__ = [
 #: Name -> the module that defines it, imported when the name is first used: the pipeline
 #: needs nbformat, nbclient and subprocesses, which a student's kernel must not pay for.
 _LAZY = {
-    "SolutionError": "medai_edu.grading.autograde",
-    "grade_assignment": "medai_edu.grading.autograde",
-    "grade_submission": "medai_edu.grading.autograde",
-    "SandboxLimits": "medai_edu.grading.sandbox",
-    "SandboxUnavailable": "medai_edu.grading.sandbox",
-    "run_notebook": "medai_edu.grading.sandbox",
-    "compare": "medai_edu.grading.similarity",
-    "course_report": "medai_edu.grading.similarity",
-    "write_report": "medai_edu.grading.similarity",
-    "export_csv": "medai_edu.grading.gradebook",
-    "export_grades": "medai_edu.grading.lms",
-    "grade_id": "medai_edu.grading.repair",
-    "write_feedback": "medai_edu.grading.feedback",
+    "SolutionError": "autograde",
+    "grade_assignment": "autograde",
+    "grade_submission": "autograde",
+    "SandboxLimits": "sandbox",
+    "SandboxUnavailable": "sandbox",
+    "run_notebook": "sandbox",
+    "compare": "similarity",
+    "course_report": "similarity",
+    "write_report": "similarity",
+    "export_csv": "gradebook",
+    "export_grades": "lms",
+    "grade_id": "repair",
+    "write_feedback": "feedback",
 }
 
-
-def __getattr__(name: str):
-    if name not in _LAZY:
-        raise AttributeError(f"module 'medai_edu.grading' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(_LAZY[name]), name)
-    globals()[name] = value  # later look-ups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

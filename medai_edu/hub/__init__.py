@@ -12,6 +12,7 @@ websocket-client) and loads on first use of a name (see :data:`_LAZY`).
 """
 
 from medai_edu.hub.links import lab_links, nbgitpuller_link
+from medai_edu.lazy import lazy_exports
 
 __all__ = [
     # links into the hub
@@ -28,24 +29,12 @@ __all__ = [
 
 #: Name -> the module that defines it, imported when the name is first used.
 _LAZY = {
-    "CourseAuthenticator": "medai_edu.hub.accounts",
-    "CourseSpawner": "medai_edu.hub.spawner",
-    "HubError": "medai_edu.hub.client",
-    "HubSession": "medai_edu.hub.client",
-    "HubSettings": "medai_edu.hub.local",
-    "LocalHub": "medai_edu.hub.local",
+    "CourseAuthenticator": "accounts",
+    "CourseSpawner": "spawner",
+    "HubError": "client",
+    "HubSession": "client",
+    "HubSettings": "local",
+    "LocalHub": "local",
 }
 
-
-def __getattr__(name: str):
-    if name not in _LAZY:
-        raise AttributeError(f"module 'medai_edu.hub' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(_LAZY[name]), name)
-    globals()[name] = value  # later look-ups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

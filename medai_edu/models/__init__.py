@@ -15,8 +15,7 @@ Every config uses the same words for the same sizes: ``dim`` (embedding width), 
 (transformer blocks), ``heads`` (attention heads), ``dropout``.
 """
 
-import importlib
-
+from medai_edu.lazy import lazy_exports
 from medai_edu.models.lora import LORA_TARGETS, add_lora
 from medai_edu.models.meddr import IGNORE_INDEX, CausalSelfAttention, MedDrConfig, MedDrMini
 from medai_edu.models.mome import MOMEConfig, MOMEMini, modality_contributions, mome_loss
@@ -33,13 +32,7 @@ from medai_edu.models.registry import create_model, list_models, register_model
 from medai_edu.models.tokenizer import SPECIAL_TOKENS, CourseTokenizer
 
 # The baselines import MONAI, which takes seconds: they load on first use, not with the package.
-_BASELINES = ("DenseNet3D", "LateFusion", "MRICNN", "malignancy_loss")
-
-
-def __getattr__(name: str):
-    if name in _BASELINES:
-        return getattr(importlib.import_module("medai_edu.models.baselines"), name)
-    raise AttributeError(f"module 'medai_edu.models' has no attribute {name!r}")
+_BASELINES = dict.fromkeys(("DenseNet3D", "LateFusion", "MRICNN", "malignancy_loss"), "baselines")
 
 
 __all__ = [
@@ -77,3 +70,5 @@ __all__ = [
     "MedDrMini",
     "add_lora",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, _BASELINES)
