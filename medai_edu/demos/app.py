@@ -24,10 +24,12 @@ from pathlib import Path
 import numpy as np
 import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
 from medai_edu.demos import breast_mri, chat, explanations, slides
 from medai_edu.demos.bundle import DemoModels, Examples, load_demo_models, load_examples
 from medai_edu.demos.uploads import UploadError, model_inputs, read_mri_upload
+from medai_edu.viz import plot_modality_contributions
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import gradio as gr  # noqa: E402
@@ -208,15 +210,23 @@ def _index(label: str, labels: list[str], what: str) -> int:
 
 # --------------------------------------------------------------------------- MOME-mini
 
+MRI_INTRO = (
+    "### MOME-mini: breast MRI\nPick an example case, or upload one: NIfTI files named "
+    "by modality (`dce.nii.gz` with 5 phases, `t2.nii.gz`, `dwi.nii.gz` with 2 b-values "
+    "and `adc.nii.gz`), or a `.zip` of them or of a DICOM series per image. Missing "
+    "modalities are allowed. Then switch a modality off to see what it added.\n\n"
+)
 
-def _mri_tab(state: DemoState) -> None:
-    labels = state.examples.mri_labels()
-    gr.Markdown(
-        "### MOME-mini: breast MRI\nPick an example case, or upload one: NIfTI files named "
-        "by modality (`dce.nii.gz` with 5 phases, `t2.nii.gz`, `dwi.nii.gz` with 2 b-values "
-        "and `adc.nii.gz`), or a `.zip` of them or of a DICOM series per image. Missing "
-        "modalities are allowed. Then switch a modality off to see what it added.\n\n" + DISCLAIMER
-    )
+
+def contribution_figure(prediction: breast_mri.MRIPrediction) -> Figure:
+    """The viz layer's bars of what each modality adds to the malignancy logit (nats), on a
+    Figure of the demo's own (not pyplot's: the server draws in many threads at once)."""
+    ax = Figure(figsize=(5, 3.6), layout="constrained").subplots()
+    return plot_modality_contributions(prediction.contributions, class_name="malignancy", ax=ax)
+
+
+def _mri_inputs(labels: list[str]) -> list:
+    """The example case, the upload and the modality to switch off, in one row."""
     with gr.Row():
         example = gr.Dropdown(labels, value=labels[0], label="example case")
         upload = gr.File(
@@ -227,7 +237,11 @@ def _mri_tab(state: DemoState) -> None:
             value=NO_SWITCH,
             label="switch a modality off",
         )
-    button = gr.Button("Predict", variant="primary", elem_id="mri-predict")
+    return [example, upload, switch]
+
+
+def _mri_outputs() -> list:
+    """Slices, the three predictions, the contributions and the switched-off malignancy."""
     slices_image = gr.Image(label="slices of each modality", type="numpy", elem_id="mri-slices")
     with gr.Row():
         malignancy = gr.Label(label="malignancy", elem_id="mri-malignancy")
@@ -239,6 +253,11 @@ def _mri_tab(state: DemoState) -> None:
         )
         without = gr.Label(label="malignancy with the modality switched off")
     details = gr.JSON(label="all numbers")
+    return [slices_image, malignancy, subtype, pcr, contributions, without, details]
+
+
+def _mri_predictor(state: DemoState, labels: list[str]):
+    """The handler of the Predict button: an upload is drawn afresh, an example cached."""
 
     @shows_errors
     def predict_mri(example_label, files, switched):
@@ -248,7 +267,7 @@ def _mri_tab(state: DemoState) -> None:
             inputs = model_inputs(read_mri_upload([getattr(f, "name", f) for f in files]))
             prediction = breast_mri.predict_mri(state.models.mome, inputs, off)
             slices = figure_image(breast_mri.plot_mri_case(inputs, "Uploaded case"))
-            bars = figure_image(breast_mri.plot_contributions(prediction))
+            bars = figure_image(contribution_figure(prediction))
         else:
             i = _index(example_label, labels, "example case")
             inputs = breast_mri.example_inputs(state.examples.mri, i)
@@ -257,7 +276,7 @@ def _mri_tab(state: DemoState) -> None:
                 f"mri-slices-{i}", lambda: breast_mri.plot_mri_case(inputs, example_label)
             )
             bars = state.figures.get(
-                f"mri-contributions-{i}", lambda: breast_mri.plot_contributions(prediction)
+                f"mri-contributions-{i}", lambda: contribution_figure(prediction)
             )
         return (
             slices,
@@ -269,29 +288,30 @@ def _mri_tab(state: DemoState) -> None:
             prediction.as_dict(),
         )
 
-    button.click(
-        predict_mri,
-        [example, upload, switch],
-        [slices_image, malignancy, subtype, pcr, contributions, without, details],
-        api_name="predict_mri",
-    )
+    return predict_mri
+
+
+def _mri_tab(state: DemoState) -> None:
+    labels = state.examples.mri_labels()
+    gr.Markdown(MRI_INTRO + DISCLAIMER)
+    inputs = _mri_inputs(labels)
+    button = gr.Button("Predict", variant="primary", elem_id="mri-predict")
+    outputs = _mri_outputs()
+    button.click(_mri_predictor(state, labels), inputs, outputs, api_name="predict_mri")
 
 
 # --------------------------------------------------------------------------- mSTAR-mini
 
+SLIDE_INTRO = (
+    "### mSTAR-mini: whole-slide pathology\nPick an example slide or upload a small "
+    "slide (pyramidal TIFF or `.svs`). mSTAR-mini reads its tissue tiles, predicts the "
+    "tumour type, shows where its attention went and finds the most similar reports "
+    "in its archive.\n\n"
+)
 
-def _slide_tab(state: DemoState) -> None:
-    labels = state.examples.slide_labels()
-    gr.Markdown(
-        "### mSTAR-mini: whole-slide pathology\nPick an example slide or upload a small "
-        "slide (pyramidal TIFF or `.svs`). mSTAR-mini reads its tissue tiles, predicts the "
-        "tumour type, shows where its attention went and finds the most similar reports "
-        "in its archive.\n\n" + DISCLAIMER
-    )
-    with gr.Row():
-        example = gr.Dropdown(labels, value=labels[0], label="example slide")
-        upload = gr.File(file_types=[".tif", ".tiff", ".svs"], label="or upload a slide")
-    button = gr.Button("Predict", variant="primary", elem_id="slide-predict")
+
+def _slide_outputs() -> list:
+    """Thumbnail and attention heatmap side by side, the tumour type, the similar reports."""
     with gr.Row():
         thumbnail = gr.Image(label="thumbnail", type="numpy")
         heatmap = gr.Image(label="attention heatmap", type="numpy", elem_id="slide-heatmap")
@@ -303,6 +323,11 @@ def _slide_tab(state: DemoState) -> None:
         column_widths=["8%", "12%", "80%"],
         elem_id="slide-reports",
     )
+    return [thumbnail, heatmap, tumour_type, reports]
+
+
+def _slide_predictor(state: DemoState, labels: list[str]):
+    """The handler of the Predict button: an upload is drawn afresh, an example cached."""
 
     @shows_errors
     def predict_slide(example_label, file):
@@ -325,28 +350,37 @@ def _slide_tab(state: DemoState) -> None:
             )
         return thumbnail, heatmap, _label(prediction.probabilities), rows
 
+    return predict_slide
+
+
+def _slide_tab(state: DemoState) -> None:
+    labels = state.examples.slide_labels()
+    gr.Markdown(SLIDE_INTRO + DISCLAIMER)
+    with gr.Row():
+        example = gr.Dropdown(labels, value=labels[0], label="example slide")
+        upload = gr.File(file_types=[".tif", ".tiff", ".svs"], label="or upload a slide")
+    button = gr.Button("Predict", variant="primary", elem_id="slide-predict")
+    outputs = _slide_outputs()
     button.click(
-        predict_slide,
-        [example, upload],
-        [thumbnail, heatmap, tumour_type, reports],
-        api_name="predict_slide",
+        _slide_predictor(state, labels), [example, upload], outputs, api_name="predict_slide"
     )
 
 
 # --------------------------------------------------------------------------- MedDr-mini
 
+CHAT_INTRO = (
+    "### MedDr-mini: ask about an image\nPick an example image (or upload a picture "
+    "and say what it is), then ask, e.g. *what is the diagnosis?* or *write a short "
+    "report.* Switch on retrieval to put the diagnoses of the five most similar "
+    "archived cases into the prompt, and the specialist to add MOME-mini's or "
+    "mSTAR-mini's opinion (examples only: it reads the whole 3D case or slide). "
+    "MedDr-mini answers each question on its own; it does not remember the chat.\n\n"
+)
 
-def _chat_tab(state: DemoState) -> None:
-    labels = state.chat_examples()
-    gr.Markdown(
-        "### MedDr-mini: ask about an image\nPick an example image (or upload a picture "
-        "and say what it is), then ask, e.g. *what is the diagnosis?* or *write a short "
-        "report.* Switch on retrieval to put the diagnoses of the five most similar "
-        "archived cases into the prompt, and the specialist to add MOME-mini's or "
-        "mSTAR-mini's opinion (examples only: it reads the whole 3D case or slide). "
-        "MedDr-mini answers each question on its own; it does not remember the chat.\n\n"
-        + DISCLAIMER
-    )
+
+def _chat_image_inputs(labels: list[str]) -> list:
+    """The example image or an upload and its kind; whether retrieval and the specialist
+    go into the prompt."""
     with gr.Row():
         example = gr.Dropdown(labels, value=labels[0], label="example image")
         upload = gr.Image(type="numpy", label="or upload a picture")
@@ -354,11 +388,12 @@ def _chat_tab(state: DemoState) -> None:
     with gr.Row():
         use_retrieval = gr.Checkbox(value=True, label="retrieval in the prompt")
         use_specialist = gr.Checkbox(value=False, label="specialist in the prompt")
-    chatbot = gr.Chatbot(label="MedDr-mini", height=320, elem_id="chat-chatbot")
-    message = gr.Textbox(
-        label="your question", placeholder="what is the diagnosis?", elem_id="chat-question"
-    )
-    send = gr.Button("Send", variant="primary", elem_id="chat-send")
+    return [example, upload, kind, use_retrieval, use_specialist]
+
+
+def _chat_prompt_outputs() -> list:
+    """What went into the answer: the image as the model sees it, the retrieved cases, the
+    prompt."""
     with gr.Row():
         seen = gr.Image(label="the image MedDr-mini sees (32 x 32 px)", type="numpy")
         retrieved = gr.Dataframe(
@@ -366,21 +401,32 @@ def _chat_tab(state: DemoState) -> None:
             label="retrieved cases used in the prompt",
         )
     prompt_box = gr.Textbox(label="the prompt MedDr-mini read (after the image)")
+    return [seen, retrieved, prompt_box]
+
+
+def _chat_image(state: DemoState, example_label, picture, picture_kind, specialist):
+    """(modality, image (3, s, s), specialist's hint or None) of an upload or an example;
+    warns on the page when the specialist asked for has nothing to say."""
+    if picture is not None:
+        image = chat.prepare_image(picture)
+        if specialist:
+            gr.Warning("No specialist for an uploaded picture: it needs the 3D case or slide.")
+        return picture_kind, image, None
+    modality, image, i = state.chat_example(example_label)
+    hints = state.specialists.get(modality)
+    if specialist and not hints:
+        gr.Warning(f"No specialist model for {CHAT_SOURCES[modality]} images.")
+    return modality, image, hints[i] if specialist and hints else None
+
+
+def _chat_responder(state: DemoState):
+    """The handler of Send (and of Enter in the question box): streams the answer."""
 
     @shows_errors
     def chat_with_image(
         question, history, example_label, picture, picture_kind, retrieval, specialist
     ):
-        if picture is not None:
-            modality, image, hint = picture_kind, chat.prepare_image(picture), None
-            if specialist:
-                gr.Warning("No specialist for an uploaded picture: it needs the 3D case or slide.")
-        else:
-            modality, image, i = state.chat_example(example_label)
-            hints = state.specialists.get(modality)
-            hint = hints[i] if specialist and hints else None
-            if specialist and not hints:
-                gr.Warning(f"No specialist model for {CHAT_SOURCES[modality]} images.")
+        modality, image, hint = _chat_image(state, example_label, picture, picture_kind, specialist)
         found = chat.retrieve(state.models, modality, image) if retrieval else []
         config = state.models.generalist.config
         prompt, ids = chat.chat_prompt(
@@ -403,44 +449,66 @@ def _chat_tab(state: DemoState) -> None:
             history[-1] = {"role": "assistant", "content": text}
             yield history, "", shown, rows, prompt
 
+    return chat_with_image
+
+
+def _chat_tab(state: DemoState) -> None:
+    gr.Markdown(CHAT_INTRO + DISCLAIMER)
+    example, upload, kind, use_retrieval, use_specialist = _chat_image_inputs(state.chat_examples())
+    chatbot = gr.Chatbot(label="MedDr-mini", height=320, elem_id="chat-chatbot")
+    message = gr.Textbox(
+        label="your question", placeholder="what is the diagnosis?", elem_id="chat-question"
+    )
+    send = gr.Button("Send", variant="primary", elem_id="chat-send")
+    outputs = [chatbot, message, *_chat_prompt_outputs()]
     inputs = [message, chatbot, example, upload, kind, use_retrieval, use_specialist]
-    outputs = [chatbot, message, seen, retrieved, prompt_box]
+    chat_with_image = _chat_responder(state)
     send.click(chat_with_image, inputs, outputs, api_name="chat")
     message.submit(chat_with_image, inputs, outputs, api_name=False)
 
 
 # --------------------------------------------------------------------------- XAIM-mini
 
+XAIM_INTRO = (
+    "### XAIM-mini: why did the model decide?\nPick a model, a case and an explanation "
+    "method: the map shows what the model's decision rests on; the sentence comes from "
+    "a concept bottleneck that reads clinical concepts first. Correct a concept to see "
+    "how the diagnosis would change.\n\n"
+)
 
-def _xaim_tab(state: DemoState) -> None:
-    models = tuple(explanations.EXPLAINED)
-    cases = {"mome-mini": state.examples.mri_labels(), "mstar-mini": state.examples.slide_labels()}
-    first = models[0]
-    concepts = explanations.concept_values(state.models, first)
-    first_concept = next(iter(concepts))
-    gr.Markdown(
-        "### XAIM-mini: why did the model decide?\nPick a model, a case and an explanation "
-        "method: the map shows what the model's decision rests on; the sentence comes from "
-        "a concept bottleneck that reads clinical concepts first. Correct a concept to see "
-        "how the diagnosis would change.\n\n" + DISCLAIMER
-    )
+
+def _xaim_cases(state: DemoState) -> dict[str, list[str]]:
+    """Model name -> the labels of its example cases."""
+    return {"mome-mini": state.examples.mri_labels(), "mstar-mini": state.examples.slide_labels()}
+
+
+def _xaim_case(state: DemoState, model_name: str, case_label: str):
+    """(the model's batch of one, the extra its explanation figure needs) of an example."""
+    i = _index(case_label, _xaim_cases(state).get(model_name, []), "case")
+    if model_name == "mome-mini":
+        batch = breast_mri.example_inputs(state.examples.mri, i)
+        return batch, {"mask": state.examples.mri.mask[i]}
+    return state.slide_cases[i].batch(), {"slide": state.slide_cases[i]}
+
+
+def _xaim_choices(state: DemoState, first: str) -> list:
+    """The model, case and method to explain, in one row."""
+    cases = _xaim_cases(state)
+    methods = list(explanations.methods_for(first))
     with gr.Row():
-        model = gr.Dropdown(list(models), value=first, label="model")
+        model = gr.Dropdown(list(explanations.EXPLAINED), value=first, label="model")
         # Choices change with the model: values are checked by the handlers, not by Gradio.
         case = gr.Dropdown(
             cases[first], value=cases[first][0], label="case", allow_custom_value=True
         )
-        method = gr.Dropdown(
-            list(explanations.methods_for(first)),
-            value=explanations.methods_for(first)[0],
-            label="method",
-            allow_custom_value=True,
-        )
-    button = gr.Button("Explain", variant="primary", elem_id="xaim-explain")
-    overlay = gr.Image(label="explanation", type="numpy", elem_id="xaim-explanation")
-    with gr.Row():
-        text = gr.Textbox(label="in words (concept bottleneck)", elem_id="xaim-words")
-        diagnosis = gr.Label(label="concept bottleneck's diagnosis")
+        method = gr.Dropdown(methods, value=methods[0], label="method", allow_custom_value=True)
+    return [model, case, method]
+
+
+def _xaim_correction(state: DemoState, first: str) -> list:
+    """The concept to correct, its new value and the button that applies it, in one row."""
+    concepts = explanations.concept_values(state.models, first)
+    first_concept = next(iter(concepts))
     with gr.Row():
         concept = gr.Dropdown(
             list(concepts), value=first_concept, label="correct a concept", allow_custom_value=True
@@ -449,22 +517,16 @@ def _xaim_tab(state: DemoState) -> None:
             list(concepts[first_concept]), label="to the value", allow_custom_value=True
         )
         correct = gr.Button("Apply the correction")
+    return [concept, value, correct]
 
-    def _case(model_name, case_label):
-        i = _index(case_label, cases.get(model_name, []), "case")
-        if model_name == "mome-mini":
-            return breast_mri.example_inputs(state.examples.mri, i)
-        return state.slide_cases[i].batch()
+
+def _xaim_explainers(state: DemoState):
+    """The handlers of Explain and of Apply the correction."""
 
     @shows_errors
     def explain_decision(model_name, case_label, method_name):
-        batch = _case(model_name, case_label)
+        batch, extra = _xaim_case(state, model_name, case_label)
         result = explanations.explain_case(state.models, model_name, batch, method_name)
-        i = _index(case_label, cases[model_name], "case")
-        if model_name == "mome-mini":
-            extra = {"mask": state.examples.mri.mask[i]}
-        else:
-            extra = {"slide": state.slide_cases[i]}
         figure = explanations.plot_explanation(model_name, batch, result, case_label, **extra)
         words, probabilities = explanations.concept_text(state.models, model_name, batch)
         return figure_image(figure), words.text, _label(probabilities)
@@ -473,12 +535,19 @@ def _xaim_tab(state: DemoState) -> None:
     def correct_concept(model_name, case_label, concept_name, concept_value):
         if not concept_value:
             raise ValueError("pick the value the concept should have")
-        batch = _case(model_name, case_label)
+        batch, _ = _xaim_case(state, model_name, case_label)
         correction = {concept_name: concept_value}
         words, probabilities = explanations.concept_text(
             state.models, model_name, batch, correction
         )
         return f"With {concept_name} = {concept_value}: {words.text}", _label(probabilities)
+
+    return explain_decision, correct_concept
+
+
+def _xaim_updaters(state: DemoState):
+    """What a change of model or of concept does to the other dropdowns' choices."""
+    cases = _xaim_cases(state)
 
     def model_changed(model_name):
         names = explanations.concept_values(state.models, model_name)
@@ -495,6 +564,21 @@ def _xaim_tab(state: DemoState) -> None:
         names = explanations.concept_values(state.models, model_name)
         return gr.Dropdown(choices=list(names.get(concept_name, ())), value=None)
 
+    return model_changed, concept_changed
+
+
+def _xaim_tab(state: DemoState) -> None:
+    first = next(iter(explanations.EXPLAINED))
+    gr.Markdown(XAIM_INTRO + DISCLAIMER)
+    model, case, method = _xaim_choices(state, first)
+    button = gr.Button("Explain", variant="primary", elem_id="xaim-explain")
+    overlay = gr.Image(label="explanation", type="numpy", elem_id="xaim-explanation")
+    with gr.Row():
+        text = gr.Textbox(label="in words (concept bottleneck)", elem_id="xaim-words")
+        diagnosis = gr.Label(label="concept bottleneck's diagnosis")
+    concept, value, correct = _xaim_correction(state, first)
+    explain_decision, correct_concept = _xaim_explainers(state)
+    model_changed, concept_changed = _xaim_updaters(state)
     model.change(model_changed, model, [case, method, concept, value], api_name=False)
     concept.change(concept_changed, [model, concept], value, api_name=False)
     button.click(

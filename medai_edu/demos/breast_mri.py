@@ -143,20 +143,3 @@ def plot_mri_case(inputs: dict, title: str = "Breast MRI case"):
         ax.set(title=f"{name} (slice {z + 1}/{depth})", xlabel="x (mm)", ylabel="y (mm)")
     fig.suptitle(title)
     return fig
-
-
-def plot_contributions(prediction: MRIPrediction):
-    """One bar per modality: how far it moves the malignancy logit (all minus without it)."""
-    names = list(prediction.contributions)
-    values = [prediction.contributions[m] for m in names]
-    fig = Figure(figsize=(5, 3.2), layout="constrained")
-    ax = fig.subplots()
-    colours = ["tab:red" if v > 0 else "tab:blue" for v in values]
-    ax.barh([MODALITY_NAMES[m] for m in names], values, color=colours)
-    ax.axvline(0, color="black", linewidth=0.8)
-    ax.set(
-        title="What each modality adds\n(red: towards malignant, blue: benign)",
-        xlabel="malignancy logit, with minus without the modality",
-        ylabel="modality",
-    )
-    return fig

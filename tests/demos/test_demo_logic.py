@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from matplotlib.figure import Figure
 
 from medai_edu.demos import breast_mri, chat
+from medai_edu.demos.app import contribution_figure
 from medai_edu.demos.bundle import (
     DEMO_CHECKPOINTS,
     EXAMPLE_SEED,
@@ -60,8 +62,15 @@ def test_figures_have_titles_and_labelled_axes(models, cohort):
     fig = breast_mri.plot_mri_case(inputs, "case")
     for ax in fig.axes[:3]:
         assert ax.get_title() and "mm" in ax.get_xlabel() and "mm" in ax.get_ylabel()
-    bars = breast_mri.plot_contributions(breast_mri.predict_mri(models.mome, inputs))
-    assert bars.axes[0].get_title() and "logit" in bars.axes[0].get_xlabel()
+    prediction = breast_mri.predict_mri(models.mome, inputs)
+    bars = contribution_figure(prediction)
+    assert isinstance(bars, Figure) and bars.canvas.manager is None  # not pyplot's
+    (ax,) = bars.axes
+    assert ax.get_title() and "malignancy" in ax.get_title()
+    assert ax.get_xlabel() == "modality" and "(nats)" in ax.get_ylabel()
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["DCE", "T2", "DWI"]
+    heights = [p.get_height() for p in ax.patches]
+    assert heights == pytest.approx(list(prediction.contributions.values()))
 
 
 def test_an_archived_image_retrieves_itself_first(models):
