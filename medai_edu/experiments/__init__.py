@@ -41,7 +41,7 @@ _MODULES = {
     "train_mil": "slide_probes",
     # the generalist (MedDr-mini)
     "RetrievalIndex": "generalist_retrieval",
-    "accuracy_table": "generalist_scoring",
+    "accuracy_table": "generalist",
     "build_prompt": "generalist_prompts",
     "consult": "generalist_specialists",
     "context": "generalist_prompts",

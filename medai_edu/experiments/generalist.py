@@ -55,7 +55,7 @@ from medai_edu.experiments.generalist_prompts import (
     tuning_examples,
 )
 from medai_edu.experiments.generalist_retrieval import RetrievalIndex, image_embeddings
-from medai_edu.experiments.generalist_scoring import SETTINGS, accuracy_table, report_scores
+from medai_edu.experiments.generalist_scoring import report_scores
 from medai_edu.experiments.generalist_specialists import (
     Specialist,
     consult,
@@ -167,6 +167,49 @@ class TrainedGeneralist:
     index: RetrievalIndex
     losses: dict[str, list[float]]
     seconds: dict[str, float]
+
+
+#: Settings of the comparison: (retrieval in the prompt, specialist in the prompt).
+SETTINGS = {
+    "generalist": (False, False),
+    "+ retrieval": (True, False),
+    "+ specialist": (False, True),
+    "+ both": (True, True),
+}
+
+
+def accuracy_table(trained: TrainedGeneralist, data: GeneralistData) -> list[dict]:
+    """Rows {modality, setting, accuracy, n}: the generalist alone, with retrieval, with the
+    specialist, with both, and the specialist alone; plus decoding speed."""
+    rows = []
+    model, tokenizer = trained.model, trained.tokenizer
+    for m, cases in data.test.items():
+        retrieved = trained.index.retrieve(model, m, cases.images)
+        specialist = data.test_specialists.get(m)
+        for setting, (use_retrieval, use_specialist) in SETTINGS.items():
+            if use_specialist and specialist is None:
+                continue
+            run = diagnose(
+                model,
+                tokenizer,
+                cases,
+                retrieved if use_retrieval else None,
+                specialist if use_specialist else None,
+            )
+            accuracy = float((run.predicted == cases.diagnosis).mean())
+            rows.append(
+                {
+                    "modality": m,
+                    "setting": setting,
+                    "accuracy": accuracy,
+                    "n": len(cases),
+                    "tokens_per_s": run.tokens / run.seconds,
+                }
+            )
+        if specialist is not None:
+            alone = float((specialist.probabilities.argmax(1) == cases.diagnosis).mean())
+            rows.append({"modality": m, "setting": "specialist alone", "accuracy": alone})
+    return rows
 
 
 def train_generalist(
