@@ -11,7 +11,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "medai_edu"
 
 #: Bottom to top. Each entry: the layer's top-level modules or packages of medai_edu.
 LAYERS = [
-    ["__init__", "lazy", "paths", "metrics", "imaging", "retrieval", "sandboxing"],
+    ["__init__", "lazy", "vocabulary", "paths", "metrics", "imaging", "retrieval", "sandboxing"],
     ["wsi"],
     ["data"],
     ["models"],

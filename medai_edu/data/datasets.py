@@ -10,10 +10,7 @@ import torch
 from torch.utils.data import Dataset
 
 from medai_edu.data.breast_mri import CONCEPTS, LABELS, BreastMRICohort
-
-#: The three breast MRI inputs MOME reads, in its order: dynamic contrast-enhanced
-#: (DCE), T2-weighted and diffusion-weighted (DWI, with its ADC map) images.
-MRI_SEQUENCES = ("dce", "t2", "dwi")
+from medai_edu.vocabulary import MRI_SEQUENCES
 
 
 def _scale(volume: np.ndarray, reference: np.ndarray) -> np.ndarray:

@@ -22,7 +22,7 @@ from medai_edu.data.datasets import MRI_SEQUENCES
 from medai_edu.models import create_model
 from medai_edu.models.baselines import LateFusion, malignancy_loss
 from medai_edu.models.mome import mome_loss
-from medai_edu.models.pretrained import CHECKPOINTS
+from medai_edu.models.pretrained import CHECKPOINTS, same_file
 from medai_edu.train import History, device_of, fit, load_checkpoint, predict, save_checkpoint
 
 INTERNAL_SITES = (0.5, 0.5, 0.0)  # hospitals A and B; C is kept for external validation
@@ -142,7 +142,7 @@ def load_contenders(directory: str | Path | None = None) -> dict[str, TrainedMod
     or every contender :func:`save_contenders` wrote in ``directory``; plus late fusion when
     the three single-modality models are there. Models come back in evaluation mode on the
     CPU."""
-    if directory is None:
+    if directory is None or same_file(directory, TEACHING_CHECKPOINTS):
         names = sorted(SHIPPED, key=_file_stem)  # the order of a folder's files, as below
         models = {n: create_model(SHIPPED[n][0], pretrained=SHIPPED[n][1]) for n in names}
         metadata = {name: m.pretrained_cfg["metadata"] for name, m in models.items()}

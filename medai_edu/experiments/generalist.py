@@ -66,7 +66,7 @@ from medai_edu.experiments.generalist_training import instruction_tune, pretrain
 from medai_edu.models import LORA_TARGETS, add_lora, create_model
 from medai_edu.models.lora import EMBEDDINGS
 from medai_edu.models.meddr import MedDrMini
-from medai_edu.models.pretrained import CHECKPOINTS, PRETRAINED
+from medai_edu.models.pretrained import CHECKPOINTS, PRETRAINED, same_file
 from medai_edu.models.tokenizer import CourseTokenizer
 from medai_edu.train import load_checkpoint, save_checkpoint
 
@@ -286,7 +286,7 @@ def load_generalist(
 
     device: where to put the model (None: the CPU). Retrieval, :func:`answer`,
     :func:`diagnose` and :func:`write_reports` run it there."""
-    if path is None:
+    if path is None or same_file(path, TEACHING_CHECKPOINT):
         model = create_model("meddr-mini", pretrained=True)
         meta = model.pretrained_cfg["metadata"]
     else:

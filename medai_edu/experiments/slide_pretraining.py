@@ -37,7 +37,7 @@ from medai_edu.models.mstar import (
     contrastive_loss,
     stage1_loss,
 )
-from medai_edu.models.pretrained import CHECKPOINTS
+from medai_edu.models.pretrained import CHECKPOINTS, same_file
 from medai_edu.train import load_checkpoint, save_checkpoint, train_steps
 
 #: Where the shipped mSTAR-mini teaching checkpoints live (``medai-edu train
@@ -329,7 +329,7 @@ def load_encoders(directory: str | Path | None = None) -> PretrainedEncoders:
     """The four encoders of the comparison, in evaluation mode on the CPU: the shipped ones
     (``create_model("mstar-mini", pretrained=tag)``, checksums checked), or those
     :func:`save_encoders` wrote in ``directory``."""
-    if directory is None:
+    if directory is None or same_file(directory, TEACHING_CHECKPOINTS):
         models = {k: create_model("mstar-mini", pretrained=tag) for k, tag in TAGS.items()}
         return _encoders(models, models["stage2"].pretrained_cfg["metadata"])
     return _read_encoders(Path(directory))

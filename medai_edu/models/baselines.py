@@ -19,8 +19,8 @@ from monai.networks.blocks import ResidualUnit
 from monai.networks.nets import DenseNet121
 from torch import nn
 
-from medai_edu.data.datasets import MRI_SEQUENCES
 from medai_edu.models.registry import register_model
+from medai_edu.vocabulary import MRI_SEQUENCES
 
 CHANNELS = {"dce": 5, "t2": 1, "dwi": 3}
 

@@ -47,8 +47,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from medai_edu.data.datasets import MRI_SEQUENCES
 from medai_edu.models.registry import register_model
+from medai_edu.vocabulary import MRI_SEQUENCES
 
 CLS = -1  # token-modality index of the CLS token
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from medai_edu.data.datasets import MRI_SEQUENCES
+from medai_edu.vocabulary import MRI_SEQUENCES
 
 #: The package data folder of the shipped checkpoints.
 CHECKPOINTS = Path(__file__).resolve().parents[1] / "checkpoints"
@@ -63,6 +63,12 @@ PRETRAINED: dict[tuple[str, str], Pretrained] = {
 }
 #: What ``pretrained=True`` means for each model.
 DEFAULT_TAG = {"mome-mini": "breast-mri", "mstar-mini": "stage2", "meddr-mini": "generalist"}
+
+
+def same_file(path: str | Path, shipped: Path) -> bool:
+    """Whether ``path`` names the shipped file or folder ``shipped`` (so a loader given the
+    shipped location explicitly still checks its checksums)."""
+    return Path(path).resolve() == shipped.resolve()
 
 
 def pretrained_tags(name: str) -> list[str]:
