@@ -14,6 +14,7 @@ Labs, notes and assignments import from here (and from :mod:`medai_edu.data.path
 from medai_edu.data.breast_mri import (
     KINETICS,
     MARGINS,
+    SHIFTED_SITES,
     SUBTYPES,
     BreastMRICase,
     BreastMRICohort,
@@ -23,6 +24,8 @@ from medai_edu.data.breast_mri import (
     make_breast_mri_case,
     make_breast_mri_cohort,
     malignancy_probability,
+    oracle_auroc,
+    pcr_probability,
 )
 from medai_edu.data.datasets import MRI_SEQUENCES, BreastMRIDataset
 from medai_edu.data.deidentification import (
@@ -66,6 +69,7 @@ __all__ = [
     "KINETICS",
     "MARGINS",
     "MRI_SEQUENCES",
+    "SHIFTED_SITES",
     "SUBTYPES",
     "BreastMRICase",
     "BreastMRICohort",
@@ -76,6 +80,8 @@ __all__ = [
     "make_breast_mri_case",
     "make_breast_mri_cohort",
     "malignancy_probability",
+    "oracle_auroc",
+    "pcr_probability",
     # synthetic pathology slides
     "SlideCohort",
     "SlideConfig",

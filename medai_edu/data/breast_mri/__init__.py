@@ -21,7 +21,8 @@ to the cohort:
 
 - :mod:`.vocabulary`: concept values, subtypes, labels;
 - :mod:`.scanner`, :mod:`.config`: :class:`ScannerSite`, :class:`BreastMRIConfig`;
-- :mod:`.causal`: the truth of a case, before any image (:func:`malignancy_probability`);
+- :mod:`.causal`: the truth of a case, before any image (:func:`malignancy_probability`,
+  :func:`pcr_probability`, :func:`oracle_auroc`);
 - :mod:`.kinetics`: :func:`kinetic_curve`, the enhancement over time;
 - :mod:`.anatomy`, :mod:`.render`: the renderer (breast, lesion, sequences, scanner);
 - :mod:`.case`, :mod:`.cohort`: :class:`BreastMRICase`, :class:`BreastMRICohort`,
@@ -31,7 +32,12 @@ Names with a leading underscore are internal to the package.
 """
 
 from medai_edu.data.breast_mri.case import BreastMRICase
-from medai_edu.data.breast_mri.causal import malignancy_probability, malignancy_score
+from medai_edu.data.breast_mri.causal import (
+    malignancy_probability,
+    malignancy_score,
+    oracle_auroc,
+    pcr_probability,
+)
 from medai_edu.data.breast_mri.cohort import (
     BreastMRICohort,
     make_breast_mri_case,
@@ -39,7 +45,7 @@ from medai_edu.data.breast_mri.cohort import (
 )
 from medai_edu.data.breast_mri.config import BreastMRIConfig
 from medai_edu.data.breast_mri.kinetics import kinetic_curve
-from medai_edu.data.breast_mri.scanner import DEFAULT_SITES, ScannerSite
+from medai_edu.data.breast_mri.scanner import DEFAULT_SITES, SHIFTED_SITES, ScannerSite
 from medai_edu.data.breast_mri.vocabulary import (
     CONCEPTS,
     KINETICS,
@@ -59,12 +65,15 @@ __all__ = [
     "SUBTYPES",
     # configuration
     "DEFAULT_SITES",
+    "SHIFTED_SITES",
     "BreastMRIConfig",
     "ScannerSite",
     # the causal story
     "kinetic_curve",
     "malignancy_probability",
     "malignancy_score",
+    "oracle_auroc",
+    "pcr_probability",
     # cases and cohorts
     "BreastMRICase",
     "BreastMRICohort",

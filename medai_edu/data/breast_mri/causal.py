@@ -103,6 +103,40 @@ def malignancy_probability(
     return _soft_step(score - _malignancy_threshold(config), config.label_temperature)
 
 
+def pcr_probability(subtype, radius_mm, config: BreastMRIConfig | None = None) -> np.ndarray:
+    """P(pCR | subtype, tumour radius in mm) after neoadjuvant chemotherapy.
+
+    With ``config.pcr_rate_by_subtype`` the subtype's rate holds at the reference diameter
+    and the logit changes by ``pcr_logit_per_cm`` per cm of diameter; without it, the
+    original logits fall by 1 per mm of radius over 9 mm (small tumours respond).
+    """
+    config = config or BreastMRIConfig()
+    subtype, radius_mm = np.asarray(subtype), np.asarray(radius_mm)
+    if config.pcr_rate_by_subtype is None:
+        logit = _SUBTYPE_PCR_LOGIT[subtype] - (radius_mm - 9.0) / 1.0
+    else:
+        rate = np.asarray(config.pcr_rate_by_subtype)[subtype]
+        size_cm = (2 * radius_mm - config.pcr_reference_diameter_mm) / 10
+        logit = np.log(rate / (1 - rate)) + config.pcr_logit_per_cm * size_cm
+    return 1 / (1 + np.exp(-logit))
+
+
+def oracle_auroc(config: BreastMRIConfig | None = None) -> float:
+    """The best AUROC for malignancy any model can reach: that of
+    :func:`malignancy_probability` on the true concepts, exact (no sampling).
+
+    The concepts are uniform over their 36 combinations; combination i is a malignant case
+    with weight p_i and a benign one with weight 1 - p_i. AUROC is the weighted chance that
+    a malignant case scores above a benign one, ties counting one half.
+    """
+    config = config or BreastMRIConfig()
+    p = malignancy_probability(*_all_concept_combinations().T, config=config)
+    score = np.round(p, 12)  # equal probabilities are ties, whatever the float noise
+    above = (score[:, None] > score[None, :]) + 0.5 * (score[:, None] == score[None, :])
+    positive, negative = p, 1 - p
+    return float(positive @ above @ negative / (positive.sum() * negative.sum()))
+
+
 def _sample_concepts(rng: np.random.Generator, fixed: dict | None) -> dict[str, int]:
     concepts = {
         "margin": int(rng.integers(3)),
@@ -125,6 +159,8 @@ def _sample_truth(
 ) -> CaseTruth:
     """Draw one case's truth, in the order of the causal story (the order of the draws
     is part of every seed's meaning: do not change it)."""
+    if config.neoadjuvant:
+        return _sample_neoadjuvant_truth(rng, config, fixed_concepts, fixed_site)
     concepts = _sample_concepts(rng, fixed_concepts)
     p_malignant = malignancy_probability(**concepts, config=config)
     malignant = int(rng.random() < p_malignant)
@@ -133,8 +169,7 @@ def _sample_truth(
     if malignant:
         subtype = int(rng.choice(len(SUBTYPES), p=config.subtype_probs))
         radius *= _SUBTYPE_SIZE[subtype]
-        logit = _SUBTYPE_PCR_LOGIT[subtype] - (radius - 9.0) / 1.0  # small tumours respond
-        pcr = int(rng.random() < 1 / (1 + np.exp(-logit)))
+        pcr = int(rng.random() < pcr_probability(subtype, radius, config))
     n_sites = len(config.sites)
     site = fixed_site if fixed_site is not None else int(rng.choice(n_sites, p=config.site_probs))
     return CaseTruth(
@@ -144,4 +179,26 @@ def _sample_truth(
         pcr=pcr,
         site=site,
         lesion_radius_mm=radius,
+    )
+
+
+def _sample_neoadjuvant_truth(
+    rng: np.random.Generator, config: BreastMRIConfig, fixed_concepts, fixed_site
+) -> CaseTruth:
+    """A malignant tumour treated by neoadjuvant chemotherapy: concepts drawn given
+    malignancy (rejection), diameter in ``config.neoadjuvant_diameter_mm``, then subtype,
+    pCR and hospital."""
+    for _ in range(10_000):
+        concepts = _sample_concepts(rng, fixed_concepts)
+        if rng.random() < malignancy_probability(**concepts, config=config):
+            break
+    else:
+        raise ValueError(f"concepts {fixed_concepts} are (almost) never malignant")
+    radius = rng.uniform(*config.neoadjuvant_diameter_mm) / 2
+    subtype = int(rng.choice(len(SUBTYPES), p=config.subtype_probs))
+    pcr = int(rng.random() < pcr_probability(subtype, radius, config))
+    n_sites = len(config.sites)
+    site = fixed_site if fixed_site is not None else int(rng.choice(n_sites, p=config.site_probs))
+    return CaseTruth(
+        **concepts, malignant=1, subtype=subtype, pcr=pcr, site=site, lesion_radius_mm=radius
     )

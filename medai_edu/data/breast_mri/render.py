@@ -78,10 +78,11 @@ def _dce_signal(rng, config, truth: CaseTruth, scene, scanner: ScannerSite) -> n
     fat, gland, muscle = scene["fat"], scene["glandular"], scene["muscle"]
     lesion, rel_radius, necrotic = scene["lesion"], scene["rel_radius"], scene["necrotic"]
     subtype, kinetic = truth.subtype, truth.kinetic
-    times = np.asarray(config.dce_times_min)
+    times = _acquisition_times(config, scanner)
     amplitude = rng.uniform(1.3, 1.9) * (_SUBTYPE_ENHANCEMENT[subtype] if truth.malignant else 1.0)
     late = {0: rng.uniform(0.18, 0.35), 1: rng.uniform(-0.05, 0.05), 2: rng.uniform(-0.35, -0.18)}
-    lesion_curve = kinetic_curve(kinetic, times, amplitude, late[kinetic])
+    tau = _wash_in_tau(rng, config, truth)
+    lesion_curve = kinetic_curve(kinetic, times, amplitude, late[kinetic], tau)
     bpe = rng.uniform(0.05, 0.35)  # background parenchymal enhancement
     gland_curve = bpe * times / times[-1]
     muscle_curve = 0.3 * (1 - np.exp(-times / 1.5))
@@ -97,19 +98,44 @@ def _dce_signal(rng, config, truth: CaseTruth, scene, scanner: ScannerSite) -> n
     return dce
 
 
+def _acquisition_times(config: BreastMRIConfig, scanner: ScannerSite) -> np.ndarray:
+    """When the DCE phases are acquired, in minutes: the nominal times, post-contrast
+    phases delayed by the site's protocol."""
+    times = np.asarray(config.dce_times_min)
+    if scanner.dce_delay_min:  # only then: on-time sites keep the exact nominal times
+        times = np.where(times > 0, times + scanner.dce_delay_min, times)
+    return times
+
+
+def _wash_in_tau(rng, config: BreastMRIConfig, truth: CaseTruth) -> float:
+    """The lesion's wash-in time constant in minutes: log-normal around the benign or
+    malignant median when configured (one extra draw), else 0.5 min and no draw."""
+    if config.wash_in_median_min is None:
+        return 0.5
+    median = config.wash_in_median_min[truth.malignant]
+    return float(median * np.exp(config.wash_in_log_sd * rng.standard_normal()))
+
+
+def _lesion_t2(truth: CaseTruth, scene) -> np.ndarray:
+    """The lesion's T2-weighted signal: bright if hyperintense, brightest where necrotic."""
+    lesion_t2 = 0.9 if truth.t2_hyperintense else 0.33
+    return np.where(scene["necrotic"], 1.0, lesion_t2)
+
+
 def _t2_signal(truth: CaseTruth, scene) -> np.ndarray:
     """T2-weighted (no fat saturation): fat bright, glandular intermediate, muscle dark."""
     fat, gland, muscle = scene["fat"], scene["glandular"], scene["muscle"]
     lesion = scene["lesion"]
-    lesion_t2 = 0.9 if truth.t2_hyperintense else 0.33
-    return (1 - lesion) * (0.75 * fat + 0.45 * gland + 0.22 * muscle) + lesion * np.where(
-        scene["necrotic"], 1.0, lesion_t2
+    return (1 - lesion) * (0.75 * fat + 0.45 * gland + 0.22 * muscle) + lesion * _lesion_t2(
+        truth, scene
     )
 
 
 def _dwi_signal(rng, config, truth: CaseTruth, scene, scanner: ScannerSite):
     """DWI with fat suppression at (b_low, b_high): S_b = S0 exp(-b ADC), ADC in mm^2/s.
 
+    S0 is the T2-weighted signal without diffusion weighting: with ``config.dwi_t2_weight``
+    the lesion's share follows its T2 signal (T2 shine-through, which the ADC cancels).
     Returns the (2, Z, Y, X) images and the b-values in s/mm^2.
     """
     fat, gland, muscle = scene["fat"], scene["glandular"], scene["muscle"]
@@ -119,7 +145,11 @@ def _dwi_signal(rng, config, truth: CaseTruth, scene, scanner: ScannerSite):
         background * (0.4 * fat + 1.9 * gland + 1.45 * muscle)
         + lesion * np.where(scene["necrotic"], 2.2, adc_lesion)
     )
-    s0 = background * (0.08 * fat + 0.6 * gland + 0.4 * muscle) + lesion * 0.65
+    lesion_s0 = 0.65
+    if config.dwi_t2_weight > 0:
+        w = config.dwi_t2_weight
+        lesion_s0 = (1 - w) * 0.65 + w * _lesion_t2(truth, scene)
+    s0 = background * (0.08 * fat + 0.6 * gland + 0.4 * muscle) + lesion * lesion_s0
     b_values = (config.b_low, scanner.b_high)
     dwi = np.stack([s0 * np.exp(-b * adc_true) for b in b_values])
     return dwi, b_values

@@ -23,6 +23,10 @@ class ScannerSite:
     contrast_gain: scales enhancement (contrast dose, injection timing).
     b_high: the high b-value of DWI in s/mm^2.
     blur_voxels: Gaussian point-spread sigma in voxels (lower effective resolution).
+    slice_blur_voxels: extra Gaussian sigma along the slice axis z in voxels (thicker
+        slices than the grid's spacing); 0: none.
+    dce_delay_min: the post-contrast DCE phases are acquired this many minutes after their
+        nominal times (another injection or timing protocol); 0: on time.
     """
 
     name: str
@@ -33,6 +37,8 @@ class ScannerSite:
     contrast_gain: float = 1.0
     b_high: float = 800.0
     blur_voxels: float = 0.0
+    slice_blur_voxels: float = 0.0
+    dce_delay_min: float = 0.0
 
 
 DEFAULT_SITES = (
@@ -60,6 +66,26 @@ DEFAULT_SITES = (
 )
 
 
+#: The default sites with hospital C replaced by a 1.5 T scanner with thick slices and a
+#: later DCE protocol: an external site whose difference survives per-volume normalisation
+#: (noise relative to the signal, blur along z, the shape of the enhancement curve).
+SHIFTED_SITES = (
+    *DEFAULT_SITES[:2],
+    ScannerSite(
+        "Hospital C (1.5 T, other vendor, thick slices)",
+        1.5,
+        noise=0.08,
+        bias_field=0.35,
+        gain=1.4,
+        contrast_gain=1.15,
+        b_high=800.0,
+        blur_voxels=0.35,
+        slice_blur_voxels=1.0,
+        dce_delay_min=1.0,
+    ),
+)
+
+
 def _coil_bias_field(rng, coords_mm, extent_mm, strength) -> np.ndarray:
     """Smooth multiplicative receive-coil inhomogeneity: exp(strength * random quadratic)."""
     r = coords_mm / np.asarray(extent_mm, dtype=np.float32)[:, None, None, None] - 0.5
@@ -78,9 +104,11 @@ def _acquire(rng, scanner: ScannerSite, bias, volumes, noise_sigma) -> np.ndarra
     """What the scanner records of ideal ``volumes`` (..., Z, Y, X): blur within each
     volume, coil bias field, gain and Rician noise of ``noise_sigma`` (before gain)."""
     volumes = np.asarray(volumes, dtype=np.float32)
-    if scanner.blur_voxels > 0:
-        sigma = (0,) * (volumes.ndim - 3) + (scanner.blur_voxels,) * 3
-        volumes = ndimage.gaussian_filter(volumes, sigma)
+    if scanner.blur_voxels > 0 or scanner.slice_blur_voxels > 0:
+        sigma = [scanner.blur_voxels] * 3
+        if scanner.slice_blur_voxels > 0:  # thick slices: the two blurs add in quadrature
+            sigma[0] = float(np.hypot(scanner.blur_voxels, scanner.slice_blur_voxels))
+        volumes = ndimage.gaussian_filter(volumes, (0,) * (volumes.ndim - 3) + tuple(sigma))
     return _rician(rng, scanner.gain * bias * volumes, scanner.gain * noise_sigma)
 
 

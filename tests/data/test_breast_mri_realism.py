@@ -1,0 +1,179 @@
+"""The breast MRI generator's realism switches: the default stays bit-identical, the
+realistic preset has the oracle ceiling, rates, kinetics, shine-through and site shift it
+claims."""
+
+import hashlib
+from dataclasses import fields, replace
+
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from medai_edu.data import BreastMRIConfig, make_breast_mri_cohort, oracle_auroc
+from medai_edu.data.breast_mri import SHIFTED_SITES, kinetic_curve, malignancy_probability
+from medai_edu.data.breast_mri.causal import _sample_truth
+from medai_edu.data.datasets import normalised_modalities
+
+# sha256 (first 16 hex digits) of every per-case array of make_breast_mri_cohort(40, seed=0),
+# recorded before the realism switches existed: the default must never change.
+DEFAULT_CHECKSUMS = {
+    "dce": "e5bba3dfb03c422d",
+    "t2": "a36c7fc27fb1e842",
+    "dwi": "815a65a98db68f31",
+    "adc": "d844c5fd4b0c51dd",
+    "mask": "714d38eeb6789e2c",
+    "malignant": "cc30e75fde27e336",
+    "subtype": "e15fdcb677b93ac9",
+    "pcr": "b9cdbb1bdde90e2e",
+    "margin": "7490def37b9aad68",
+    "kinetic": "6eca7b253bb78558",
+    "diffusion_restricted": "1465061e002e414e",
+    "t2_hyperintense": "ed0f5d5517863f90",
+    "site": "652d34fc4de69403",
+    "lesion_radius_mm": "a865b6457b25db8a",
+    "b_values": "c3da9621adb2851e",
+}
+REALISTIC = BreastMRIConfig.realistic()
+
+
+def _checksum(a: np.ndarray) -> str:
+    a = np.ascontiguousarray(a)
+    data = a.tobytes() + str(a.dtype).encode() + str(a.shape).encode()
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def _truths(config, n, seed=0, site=None):
+    rng = np.random.default_rng(seed)
+    return [_sample_truth(rng, config, None, site) for _ in range(n)]
+
+
+def _lesion_mean(volume, mask):
+    return float(volume[mask].mean())
+
+
+def test_default_config_still_gives_the_recorded_cohort():
+    cohort = make_breast_mri_cohort(40, seed=0)
+    got = {
+        f.name: _checksum(getattr(cohort, f.name))
+        for f in fields(cohort)
+        if f.name not in ("seed", "config")
+    }
+    assert got == DEFAULT_CHECKSUMS
+
+
+def test_oracle_ceiling_default_and_realistic():
+    assert oracle_auroc() == pytest.approx(0.993, abs=0.001)
+    assert oracle_auroc(BreastMRIConfig(label_temperature=0)) == 1.0
+    assert 0.93 <= oracle_auroc(REALISTIC) <= 0.96
+
+
+def test_oracle_auroc_matches_a_sampled_cohort():
+    truths = _truths(REALISTIC, 20_000, seed=1)
+    concepts = np.array(
+        [[t.margin, t.kinetic, t.diffusion_restricted, t.t2_hyperintense] for t in truths]
+    )
+    p = malignancy_probability(*concepts.T, config=REALISTIC)
+    sampled = roc_auc_score([t.malignant for t in truths], p)
+    assert sampled == pytest.approx(oracle_auroc(REALISTIC), abs=0.01)
+
+
+def test_subtype_prevalence_and_pcr_rates_match_the_targets():
+    config = REALISTIC
+    truths = _truths(config, 20_000, seed=2)
+    subtype = np.array([t.subtype for t in truths if t.malignant])
+    prevalence = np.bincount(subtype, minlength=4) / len(subtype)
+    np.testing.assert_allclose(prevalence, config.subtype_probs, atol=0.02)
+
+    neo = _truths(replace(config, neoadjuvant=True), 12_000, seed=3)
+    subtype = np.array([t.subtype for t in neo])
+    pcr = np.array([t.pcr for t in neo])
+    rates = [pcr[subtype == s].mean() for s in range(4)]
+    np.testing.assert_allclose(rates, config.pcr_rate_by_subtype, atol=0.04)
+
+
+def test_neoadjuvant_cohort_is_malignant_tumours_of_at_least_2_cm_with_pcr_labels():
+    config = BreastMRIConfig.realistic(neoadjuvant=True)
+    cohort = make_breast_mri_cohort(12, seed=4, config=config)
+    assert cohort.malignant.all()
+    assert (2 * cohort.lesion_radius_mm >= 20).all()
+    assert set(np.unique(cohort.pcr)) <= {0, 1} and (cohort.subtype >= 0).all()
+    truths = _truths(config, 2000, seed=5)
+    assert 0.1 < np.mean([t.pcr for t in truths]) < 0.4  # a mix of responders
+
+
+def test_benign_lesions_wash_in_slower_on_average():
+    cohort = make_breast_mri_cohort(80, seed=6, config=REALISTIC, site=0)
+    early = []  # enhancement at 1 min over enhancement at 2 min, in the lesion
+    for i in range(len(cohort)):
+        enhancement = normalised_modalities(cohort, i)["dce"][1:]
+        m = cohort.mask[i]
+        early.append(_lesion_mean(enhancement[0], m) / _lesion_mean(enhancement[1], m))
+    early, malignant = np.array(early), cohort.malignant.astype(bool)
+    assert early[~malignant].mean() < early[malignant].mean() - 0.1
+    assert early[~malignant].max() > early[malignant].min()  # overlapping
+
+
+def test_wash_in_time_constant_changes_only_the_early_phase_speed():
+    times = (0.0, 1.0, 2.0, 4.0)
+    fast = kinetic_curve(0, times, 1.5, 0.25)
+    np.testing.assert_array_equal(fast, kinetic_curve(0, times, 1.5, 0.25, 0.5))
+    slow = kinetic_curve(0, times, 1.5, 0.25, 3.0)
+    assert slow[1] / slow[2] < fast[1] / fast[2]
+
+
+def _low_b_lesion_signal(config, n=60, seed=7):
+    cohort = make_breast_mri_cohort(n, seed=seed, config=config, site=0)
+    low_b = [
+        _lesion_mean(normalised_modalities(cohort, i)["dwi"][0], cohort.mask[i]) for i in range(n)
+    ]
+    return np.corrcoef(low_b, cohort.t2_hyperintense)[0, 1]
+
+
+def test_t2_shine_through_on_low_b_dwi():
+    assert _low_b_lesion_signal(REALISTIC) > 0.6
+    assert abs(_low_b_lesion_signal(BreastMRIConfig())) < 0.4
+
+
+def _z_spill(enhancement, mask):
+    """Enhancement in the slices just above and below the lesion over that in its slices,
+    both within its in-plane footprint: how far the lesion smears along z."""
+    slices = np.flatnonzero(mask.any(axis=(1, 2)))
+    footprint = mask.any(axis=0)
+    outside = [z for z in (slices[0] - 1, slices[-1] + 1) if 0 <= z < mask.shape[0]]
+    inside = np.mean([enhancement[z][footprint].mean() for z in slices])
+    return np.mean([enhancement[z][footprint].mean() for z in outside]) / inside
+
+
+def _site_statistics(config, site, n=24, seed=8):
+    """Per case, after the dataset's normalisation: the lesion's enhancement at the first
+    post-contrast phase over the second, and its spill along z at the second."""
+    cohort = make_breast_mri_cohort(n, seed=seed, config=config, site=site)
+    early, spill = [], []
+    for i in range(n):
+        enhancement, m = normalised_modalities(cohort, i)["dce"][1:], cohort.mask[i]
+        early.append(_lesion_mean(enhancement[0], m) / _lesion_mean(enhancement[1], m))
+        spill.append(_z_spill(enhancement[1], m))
+    return np.array(early), np.array(spill)
+
+
+def test_hospital_c_differs_from_a_after_normalisation():
+    assert REALISTIC.sites == SHIFTED_SITES
+    early_a, spill_a = _site_statistics(REALISTIC, 0)
+    early_c, spill_c = _site_statistics(REALISTIC, 2)
+    assert early_c.mean() > early_a.mean() + 0.1  # later phases: nearer the peak
+    assert spill_c.mean() > spill_a.mean() + 0.1  # thick slices smear the lesion along z
+
+
+def test_realism_fields_are_checked():
+    with pytest.raises(ValueError, match="dwi_t2_weight"):
+        BreastMRIConfig(dwi_t2_weight=1.5)
+    with pytest.raises(ValueError, match="pcr_rate_by_subtype"):
+        BreastMRIConfig(pcr_rate_by_subtype=(0.1, 0.2, 1.0, 0.3))
+    with pytest.raises(ValueError, match="wash_in_median_min"):
+        BreastMRIConfig(wash_in_median_min=(0.0, 1.0))
+    with pytest.raises(ValueError, match="never malignant"):
+        make_breast_mri_cohort(
+            1,
+            config=BreastMRIConfig(neoadjuvant=True, label_temperature=0),
+            concepts={"margin": 0, "kinetic": 0, "diffusion_restricted": 0, "t2_hyperintense": 1},
+        )
