@@ -14,7 +14,7 @@ the page and the models load on first use of their names (see :data:`_LAZY`).
 from medai_edu.demos.load import TAB_CALLS, free_port, measure_load, start_server, stop_server
 from medai_edu.demos.uploads import (
     MRIUpload,
-    SlideTiles,
+    UploadedSlideTiles,
     UploadError,
     model_inputs,
     read_mri_upload,
@@ -33,7 +33,7 @@ __all__ = [
     "serve",
     # uploads
     "MRIUpload",
-    "SlideTiles",
+    "UploadedSlideTiles",
     "UploadError",
     "model_inputs",
     "read_mri_upload",

@@ -18,7 +18,7 @@ MAX_TILES = 144
 class SlideCase:
     """A slide read for the models: its tissue tiles and what is needed to draw them."""
 
-    tiles: object  # uploads.SlideTiles
+    tiles: object  # uploads.UploadedSlideTiles
     mpp: float  # µm per level-0 pixel (0.5 when the file does not say)
     name: str
 

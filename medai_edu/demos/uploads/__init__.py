@@ -39,7 +39,7 @@ from medai_edu.demos.uploads.limits import (
 from medai_edu.demos.uploads.mri import read_mri_upload
 from medai_edu.demos.uploads.nifti import write_case_nifti
 from medai_edu.demos.uploads.volumes import MRI_NAMES, MRIUpload
-from medai_edu.demos.uploads.whole_slide import SlideTiles, read_slide_upload, slide_tiles
+from medai_edu.demos.uploads.whole_slide import UploadedSlideTiles, read_slide_upload, slide_tiles
 
 __all__ = [
     # limits and errors
@@ -56,7 +56,7 @@ __all__ = [
     "write_case_dicom_zip",
     "write_case_nifti",
     # whole-slide images
-    "SlideTiles",
+    "UploadedSlideTiles",
     "read_slide_upload",
     "slide_tiles",
 ]

@@ -66,7 +66,7 @@ def read_slide_upload(path: str | Path) -> Slide:
     return slide
 
 
-class SlideTiles(NamedTuple):
+class UploadedSlideTiles(NamedTuple):
     """The tissue tiles of one slide, as a bag for mSTAR-mini.
 
     Attributes
@@ -95,7 +95,7 @@ class SlideTiles(NamedTuple):
 
 def slide_tiles(
     slide: Slide, tile_size: int = 64, max_tiles: int = 48, mpp: float = 0.5
-) -> SlideTiles:
+) -> UploadedSlideTiles:
     """Cut the tissue of an uploaded slide into tiles, as mSTAR-mini's bags are cut.
 
     Tiles are ``tile_size`` pixels at ``mpp`` µm/px (at level 0 if the slide does not record
@@ -116,7 +116,7 @@ def slide_tiles(
 
     Returns
     -------
-    SlideTiles
+    UploadedSlideTiles
 
     Raises
     ------
@@ -136,7 +136,7 @@ def slide_tiles(
         grid = grid.subset(np.linspace(0, len(grid) - 1, max_tiles).astype(np.int64))
     tiles = np.stack([read_tile(slide, grid, k) for k in range(len(grid))])
     coords = grid.coords.astype(np.int64)
-    return SlideTiles(
+    return UploadedSlideTiles(
         tiles=np.ascontiguousarray(tiles.transpose(0, 3, 1, 2)),
         grid=np.ascontiguousarray(coords[:, ::-1] // grid.tile_size_level0),
         coords=coords,
