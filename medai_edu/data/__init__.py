@@ -53,6 +53,7 @@ from medai_edu.data.pathology import (
 from medai_edu.data.public import MedMNISTDataset, SlideFolder, load_dicom_series, load_medmnist
 from medai_edu.data.samples import (
     fetch_samples,
+    he_slide_path,
     load_dicom_sample,
     load_he_target_tile,
     load_ihc,
@@ -93,6 +94,7 @@ __all__ = [
     "write_slide",
     # real samples
     "fetch_samples",
+    "he_slide_path",
     "load_dicom_sample",
     "load_he_target_tile",
     "load_ihc",
