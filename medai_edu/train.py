@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import math
 import os
 import random
 import time
@@ -164,7 +165,7 @@ def _improved(value: float, best: float | None, mode: str, min_delta: float) -> 
 # --------------------------------------------------------------------------- fit / evaluate
 
 
-def _train_one_epoch(model, loader, loss_fn, optimizer, device, amp, bar) -> float:
+def _train_one_epoch(model, loader, loss_fn, optimizer, device, amp, bar, scheduler=None):
     model.train()
     total, count = 0.0, 0
     for inputs, targets in loader:
@@ -176,6 +177,8 @@ def _train_one_epoch(model, loader, loss_fn, optimizer, device, amp, bar) -> flo
             raise FloatingPointError(f"loss became {loss.item()}; lower the learning rate")
         loss.backward()
         optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
         total, count = total + loss.item(), count + 1
         if bar is not None:
             bar.update(1)
@@ -240,6 +243,8 @@ def fit(
     seed: int | None = 0,
     time_budget_s: float | None = None,
     progress: bool = True,
+    schedule: str = "constant",
+    warmup_epochs: float = 0,
 ) -> History:
     """Train ``model`` and return its :class:`History`.
 
@@ -249,6 +254,10 @@ def fit(
     patience: stop after this many epochs without improvement (early stopping).
     checkpoint: save the best weights there (a ``state_dict``; see :func:`load_checkpoint`).
     time_budget_s: stop after the epoch that exceeds this many seconds of training.
+    schedule / warmup_epochs: the learning rate per optimiser step (see :func:`_lr_schedule`):
+        a linear warm-up over ``warmup_epochs``, then "constant" (the default; with no
+        warm-up, the rate never changes) or "cosine" decay to zero at the end of ``epochs``.
+        Each epoch's record keeps the rate its first step used.
     The model ends with the best epoch's weights.
     """
     from tqdm.auto import tqdm
@@ -267,13 +276,14 @@ def fit(
     history = History(monitor=monitor, mode=mode, device=str(device))
     best_value, best_state, waited = None, None, 0
     steps = epochs * len(train_loader) if hasattr(train_loader, "__len__") else None
+    scheduler = _lr_schedule(optimizer, schedule, warmup_epochs, epochs, train_loader)
     bar = tqdm(total=steps, desc="training", unit="batch", disable=not progress)
     started = time.perf_counter()
     for epoch in range(1, epochs + 1):
         t0 = time.perf_counter()
         record = {"epoch": epoch, "lr": optimizer.param_groups[0]["lr"]}
         record["train_loss"] = _train_one_epoch(
-            model, train_loader, loss_fn, optimizer, device, amp, bar
+            model, train_loader, loss_fn, optimizer, device, amp, bar, scheduler
         )
         if val_loader is not None:
             scores = evaluate(
@@ -303,6 +313,35 @@ def fit(
     if best_state is not None:
         model.load_state_dict(best_state)
     return history
+
+
+def _lr_schedule(optimizer, schedule: str, warmup_epochs: float, epochs: int, train_loader):
+    """A per-step learning-rate scheduler for :func:`fit`, or None when the rate is constant.
+
+    Linear warm-up from 1/warmup_steps of the rate to the full rate over ``warmup_epochs``
+    (the first step already learns), then "constant", or "cosine": half a cosine from the
+    full rate down to zero at the last step of ``epochs`` (as in MOME's fine-tuning).
+    """
+    if schedule not in ("constant", "cosine"):
+        raise ValueError(f"schedule must be 'constant' or 'cosine', got {schedule!r}")
+    if warmup_epochs < 0:
+        raise ValueError(f"warmup_epochs must be >= 0, got {warmup_epochs}")
+    if schedule == "constant" and not warmup_epochs:
+        return None
+    if not hasattr(train_loader, "__len__"):
+        raise ValueError("a learning-rate schedule needs a training loader with a length")
+    per_epoch = len(train_loader)
+    warmup, total = round(warmup_epochs * per_epoch), epochs * per_epoch
+
+    def factor(step: int) -> float:  # step: optimiser steps taken so far
+        if step < warmup:
+            return (step + 1) / warmup
+        if schedule == "constant":
+            return 1.0
+        progress = (step - warmup) / max(1, total - warmup)
+        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
 # --------------------------------------------------------------------------- train_steps

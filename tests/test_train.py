@@ -279,3 +279,54 @@ def test_train_steps_refuses_a_model_with_nothing_to_train_and_a_diverging_loss(
             device="cpu",
             progress=False,
         )
+
+
+def test_fit_warms_up_then_decays_the_learning_rate_per_step():
+    train, _ = loaders()  # 8 steps per epoch
+    model = tiny_model()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    history = fit(
+        model,
+        train,
+        loss_fn=nn.functional.cross_entropy,
+        optimizer=optimizer,
+        epochs=10,
+        schedule="cosine",
+        warmup_epochs=2,
+        device="cpu",
+        progress=False,
+    )
+    lrs = history["lr"]
+    assert lrs[0] == pytest.approx(1e-2 / 16)  # the first warm-up step already learns
+    assert lrs[0] < lrs[1] < lrs[2] == pytest.approx(1e-2)  # linear warm-up over 2 epochs
+    assert all(a > b for a, b in zip(lrs[2:], lrs[3:], strict=False))  # then cosine decay
+    assert optimizer.param_groups[0]["lr"] < 1e-6  # zero after the last step
+
+
+def test_fit_keeps_a_constant_learning_rate_by_default_and_checks_the_schedule():
+    train, _ = loaders()
+    history = fit(
+        tiny_model(),
+        train,
+        loss_fn=nn.functional.cross_entropy,
+        epochs=3,
+        lr=1e-2,
+        device="cpu",
+        progress=False,
+    )
+    assert history["lr"] == [1e-2] * 3
+    warm = fit(
+        tiny_model(),
+        train,
+        loss_fn=nn.functional.cross_entropy,
+        epochs=3,
+        lr=1e-2,
+        warmup_epochs=1,
+        device="cpu",
+        progress=False,
+    )
+    assert warm["lr"][0] < warm["lr"][1] == warm["lr"][2] == pytest.approx(1e-2)
+    with pytest.raises(ValueError, match="schedule must be"):
+        fit(tiny_model(), train, loss_fn=nn.functional.cross_entropy, schedule="linear")
+    with pytest.raises(ValueError, match="warmup_epochs"):
+        fit(tiny_model(), train, loss_fn=nn.functional.cross_entropy, warmup_epochs=-1)

@@ -13,18 +13,42 @@ style multiway transformer on DCE, T2 and DWI volumes. The mini version keeps it
    (dispatch), and every token a softmax-weighted mix of all slot outputs (combine);
 4. heads on the CLS token for malignancy, pCR and molecular subtype.
 
-Where it departs from MOME, and why (MOME starts from a pretrained BEiT-3; the mini one
-must learn from scratch in about a minute on two CPU cores):
+Where it departs from MOME, and why. MOME fine-tunes a pretrained BEiT-3 on full-size
+volumes; MOME-mini trains every weight from scratch in about a minute on two CPU cores. What
+is said of MOME below is from the paper (arXiv 2408.12606) and its released code
+(LLYXC/MOME); everything else describes MOME-mini only.
 
-* the patch embedding is a small convolutional stem that keeps each feature's maximum over
-  the patch, so a lesion stands out in its patch's token (see :class:`PatchEmbed3d`);
+* **Stem.** MOME embeds each sequence with a trainable 3D convolutional stem (strided 3x3x3
+  convolutions on the full-resolution volume, then a max pool). MOME-mini's stem
+  (:class:`PatchEmbed3d`) is smaller and, by default (``stem="pool"``), first averages 2x2
+  in-plane voxels (2 mm to 4 mm), which blurs the edges that tell a spiculated margin from a
+  circumscribed one; ``stem="strided"`` strides its first convolution instead, like MOME's.
+  It keeps each feature's maximum over the patch, so a lesion stands out in its token.
+* **Soft-MoE replaces the feed-forward layer.** MOME keeps BEiT-3's feed-forward networks and
+  adds small adapters beside them (per-modality adapters in the early layers, a Soft-MoE
+  adapter in the late ones). MOME-mini has no separate feed-forward network: the
+  per-modality MLPs and the Soft-MoE *are* the blocks' feed-forward layers.
+* **The CLS token sees every modality in the multiway blocks.** There, MOME-mini's
+  attention mask keeps each modality's tokens within their modality, but lets the shared CLS
+  token attend to all tokens.
+* **Joint training of the tasks.** MOME's code trains one task per run (diagnosis,
+  treatment response or subtype) with a cosine learning-rate schedule. MOME-mini's recipe
+  trains malignancy, pCR and subtype heads together at a constant rate; ``mome_loss(...,
+  tasks=("malignant",))`` trains one task alone, and :func:`medai_edu.train.fit` takes
+  ``schedule="cosine"`` and ``warmup_epochs``.
 * all modalities share one position embedding: the sequences are co-registered;
 * residual branches start small (LayerScale, as in BEiT), so early training does not scramble
   the stem's features;
+* no final LayerNorm on the CLS token (see :meth:`MOMEMini.forward`);
 * each modality expert also has its own malignancy logit, from the maximum of its tokens
   after the multiway blocks; it is trained (deep supervision, in :func:`mome_loss`) and the
   mean over the modalities a case has is added to the CLS head's logit, so every modality
-  counts from the first step and the fused CLS learns what they miss together.
+  counts from the first step and the fused CLS learns what they miss together;
+* modality dropout while training (``modality_dropout``, 0.25 by default: about 56 % of
+  training cases lose at least one of three modalities).
+
+The defaults (``stem="pool"``, all three tasks, a constant rate) are the ones the shipped
+checkpoint was trained with; the options above are for retraining.
 
 A case may lack any modality: an absent modality's tokens are dropped (not computed), and a
 modality marked missing for some cases in a batch (``inputs["present"]``) is masked out of
@@ -51,6 +75,8 @@ from medai_edu.models.registry import register_model
 from medai_edu.vocabulary import MRI_SEQUENCES
 
 CLS = -1  # token-modality index of the CLS token
+STEMS = ("pool", "strided")  # how the convolutional stem reduces the voxels (PatchEmbed3d)
+TASKS = ("malignant", "pcr", "subtype")  # the heads mome_loss can train
 
 
 @dataclass
@@ -63,6 +89,7 @@ class MOMEConfig:
     patch_size: tuple[int, int, int] = (8, 16, 16)
     stem_channels: int = 16
     stem_pool: tuple[int, int, int] = (1, 2, 2)
+    stem: str = "pool"
     dim: int = 64
     heads: int = 4
     mlp_ratio: float = 2.0
@@ -86,6 +113,8 @@ class MOMEConfig:
             raise ValueError(
                 "MOME-mini needs at least one fusion block (its read-outs use the last)"
             )
+        if self.stem not in STEMS:
+            raise ValueError(f"stem must be one of {STEMS}, got {self.stem!r}")
         if self.dim % self.heads:
             raise ValueError(f"dim {self.dim} is not divisible by heads {self.heads}")
 
@@ -101,33 +130,50 @@ class PatchEmbed3d(nn.Module):
     """Embed each non-overlapping 3D patch of a volume as a token.
 
     Plain ViT patchify (a strided convolution) when ``stem_channels`` is 0. Otherwise a small
-    convolutional stem (as in hybrid ViTs): average-pool by ``stem_pool`` (cheap on a CPU), a
-    3x3x3 convolution, a 2x max pool, another 3x3x3 convolution, then the maximum of each
-    feature over the rest of the patch and a 1x1x1 projection to the token. The lesion then
-    stands out in its patch's token, which lets a toy transformer learn in seconds where MOME
-    starts from a pretrained BEiT-3.
+    convolutional stem (as in hybrid ViTs): a 3x3x3 convolution, a 2x max pool, another 3x3x3
+    convolution, then the maximum of each feature over the rest of the patch and a 1x1x1
+    projection to the token. The lesion then stands out in its patch's token, which lets a toy
+    transformer learn in seconds where MOME starts from a pretrained BEiT-3.
+
+    stem: how the first convolution reduces the voxels by ``stem_pool``. "pool" averages
+        ``stem_pool`` voxels first (cheap on a CPU, but the filter then sees 4 mm voxels, in
+        which a lesion's sharp or blurred edge looks much the same); "strided" runs the first
+        convolution on the full-resolution voxels with stride ``stem_pool``, so it sees the
+        edges. Both give the same token grid and the same parameter names and shapes.
     """
 
-    def __init__(self, in_channels, dim, patch_size, stem_channels=0, stem_pool=(1, 1, 1)):
+    def __init__(
+        self, in_channels, dim, patch_size, stem_channels=0, stem_pool=(1, 1, 1), stem="pool"
+    ):
         super().__init__()
-        if stem_channels:
-            rest = tuple(p // (s * 2) for p, s in zip(patch_size, stem_pool, strict=True))
-            if any(r < 1 for r in rest) or any(
-                p % (s * 2) for p, s in zip(patch_size, stem_pool, strict=True)
-            ):
-                raise ValueError(f"patch_size {patch_size} must be a multiple of 2 * {stem_pool}")
-            self.proj = nn.Sequential(
-                nn.AvgPool3d(stem_pool),
-                nn.Conv3d(in_channels, stem_channels, kernel_size=3, padding=1),
-                nn.GELU(),
-                nn.MaxPool3d(2),
-                nn.Conv3d(stem_channels, 2 * stem_channels, kernel_size=3, padding=1),
-                nn.GELU(),
-                nn.MaxPool3d(rest),
-                nn.Conv3d(2 * stem_channels, dim, kernel_size=1),
-            )
-        else:
+        if stem not in STEMS:
+            raise ValueError(f"stem must be one of {STEMS}, got {stem!r}")
+        if not stem_channels:
             self.proj = nn.Conv3d(in_channels, dim, kernel_size=patch_size, stride=patch_size)
+            return
+        rest = tuple(p // (s * 2) for p, s in zip(patch_size, stem_pool, strict=True))
+        if any(r < 1 for r in rest) or any(
+            p % (s * 2) for p, s in zip(patch_size, stem_pool, strict=True)
+        ):
+            raise ValueError(f"patch_size {patch_size} must be a multiple of 2 * {stem_pool}")
+        strided = stem == "strided"
+        self.proj = nn.Sequential(
+            # Identity keeps the layers' indices, so either stem loads the other's weights.
+            nn.Identity() if strided else nn.AvgPool3d(stem_pool),
+            nn.Conv3d(
+                in_channels,
+                stem_channels,
+                kernel_size=3,
+                padding=1,
+                stride=tuple(stem_pool) if strided else 1,
+            ),
+            nn.GELU(),
+            nn.MaxPool3d(2),
+            nn.Conv3d(stem_channels, 2 * stem_channels, kernel_size=3, padding=1),
+            nn.GELU(),
+            nn.MaxPool3d(rest),
+            nn.Conv3d(2 * stem_channels, dim, kernel_size=1),
+        )
 
     def forward(self, volume: torch.Tensor) -> torch.Tensor:  # (B, C, Z, Y, X) -> (B, N, D)
         return self.proj(volume).flatten(2).transpose(1, 2)
@@ -248,7 +294,9 @@ class MOMEMini(nn.Module):
         n = cfg.tokens_per_modality
         self.embed = nn.ModuleDict(
             {
-                m: PatchEmbed3d(c, cfg.dim, cfg.patch_size, cfg.stem_channels, cfg.stem_pool)
+                m: PatchEmbed3d(
+                    c, cfg.dim, cfg.patch_size, cfg.stem_channels, cfg.stem_pool, cfg.stem
+                )
                 for m, c in zip(cfg.modalities, cfg.in_channels, strict=True)
             }
         )
@@ -427,30 +475,49 @@ class MOMEMini(nn.Module):
 # --------------------------------------------------------------------------- loss and read-outs
 
 
-def mome_loss(outputs: dict, targets: dict, weights=(1.0, 0.5, 0.5, 0.5)) -> torch.Tensor:
+def mome_loss(
+    outputs: dict, targets: dict, weights=(1.0, 0.5, 0.5, 0.5), tasks=TASKS
+) -> torch.Tensor:
     """Malignancy BCE + pCR BCE + subtype cross-entropy + the modality experts' malignancy
-    BCE (over the modalities each case has); -1 targets (benign cases) are ignored."""
+    BCE (over the modalities each case has); -1 targets (benign cases) are ignored.
+
+    tasks: the heads to train, a subset of ("malignant", "pcr", "subtype"); the modality
+        experts' term goes with "malignant". E.g. ``functools.partial(mome_loss,
+        tasks=("malignant",))`` trains malignancy on its own, as MOME fine-tunes each task.
+    """
+    tasks = _check_tasks(tasks)
     w_malignant, w_pcr, w_subtype, w_modality = weights
-    loss = w_malignant * F.binary_cross_entropy_with_logits(
-        outputs["malignant"], targets["malignant"].float()
-    )
+    # a zero tied to the graph, so a batch with no usable target still backpropagates
+    loss = outputs[tasks[0]].sum() * 0.0
+    if "malignant" in tasks:
+        loss = loss + w_malignant * F.binary_cross_entropy_with_logits(
+            outputs["malignant"], targets["malignant"].float()
+        )
     per_modality = outputs.get("modality_malignant")
-    if w_modality and per_modality is not None:
+    if "malignant" in tasks and w_modality and per_modality is not None:
         has = ~per_modality.isnan()
         repeated = targets["malignant"].float()[:, None].expand_as(per_modality)
         loss = loss + w_modality * F.binary_cross_entropy_with_logits(
             per_modality[has], repeated[has]
         )
-    has_pcr = targets["pcr"] >= 0
-    if has_pcr.any():
+    has_pcr = targets["pcr"] >= 0 if "pcr" in tasks else None
+    if has_pcr is not None and has_pcr.any():
         loss = loss + w_pcr * F.binary_cross_entropy_with_logits(
             outputs["pcr"][has_pcr], targets["pcr"][has_pcr].float()
         )
-    if (targets["subtype"] >= 0).any():
+    if "subtype" in tasks and (targets["subtype"] >= 0).any():
         loss = loss + w_subtype * F.cross_entropy(
             outputs["subtype"], targets["subtype"], ignore_index=-1
         )
     return loss
+
+
+def _check_tasks(tasks) -> tuple[str, ...]:
+    tasks = (tasks,) if isinstance(tasks, str) else tuple(tasks)
+    unknown = [t for t in tasks if t not in TASKS]
+    if unknown or not tasks:
+        raise ValueError(f"tasks must be a non-empty subset of {TASKS}, got {tasks}")
+    return tasks
 
 
 @torch.no_grad()

@@ -143,3 +143,43 @@ def test_modality_experts_have_their_own_say(batch):
     model.heads["malignant"].bias.data.zero_()
     out = model(inputs)
     torch.testing.assert_close(out["malignant"], out["modality_malignant"].mean(1))
+
+
+def test_strided_stem_sees_full_resolution_and_keeps_the_token_grid(batch):
+    inputs, _ = batch
+    pooled, strided = small_model(), small_model(stem="strided")
+    for model in (pooled, strided):
+        out = model(inputs)
+        assert out["malignant"].shape == (6,) and out["subtype"].shape == (6, 4)
+        tokens = model.embed["dce"](inputs["dce"])
+        assert tokens.shape == (6, MOMEConfig().tokens_per_modality, SMALL["dim"])
+    layers = list(strided.embed["t2"].proj)
+    assert not any(isinstance(layer, torch.nn.AvgPool3d) for layer in layers)
+    first_conv = next(layer for layer in layers if isinstance(layer, torch.nn.Conv3d))
+    assert first_conv.stride == MOMEConfig().stem_pool
+    assert isinstance(pooled.embed["t2"].proj[0], torch.nn.AvgPool3d)
+    assert pooled.embed["t2"].proj[1].stride == (1, 1, 1)
+    # same parameter names and shapes: either stem can start from the other's weights
+    strided.load_state_dict(pooled.state_dict())
+    with pytest.raises(ValueError, match="stem must be"):
+        MOMEConfig(stem="unpooled")
+
+
+def test_loss_trains_the_chosen_tasks_only(batch):
+    inputs, targets = batch
+    model = small_model()
+    outputs = model(inputs)
+    everything = mome_loss(outputs, targets)
+    torch.testing.assert_close(
+        everything, mome_loss(outputs, targets, tasks=("malignant", "pcr", "subtype"))
+    )
+    alone = mome_loss(outputs, targets, tasks=("malignant",))
+    assert alone < everything
+    model.zero_grad()
+    alone.backward()
+    assert model.heads["malignant"].weight.grad.abs().sum() > 0
+    assert model.modality_heads["dce"].weight.grad.abs().sum() > 0  # deep supervision stays
+    assert model.heads["pcr"].weight.grad is None  # untouched by the loss
+    assert model.heads["subtype"].weight.grad is None
+    with pytest.raises(ValueError, match="tasks must be"):
+        mome_loss(outputs, targets, tasks=("grade",))
