@@ -22,6 +22,8 @@ from medai_edu.lazy import lazy_exports
 _MODULES = {
     # breast mpMRI fusion (MOME-mini)
     "auroc_table": "breast_fusion",
+    "case_scores": "breast_fusion",
+    "compare_contenders": "breast_fusion",
     "load_contenders": "breast_fusion",
     "make_fusion_data": "breast_fusion",
     "malignancy_auroc": "breast_fusion",

@@ -13,11 +13,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
 from medai_edu import metrics
-from medai_edu.data import BreastMRIConfig, BreastMRIDataset, make_breast_mri_cohort
+from medai_edu.data import SUBTYPES, BreastMRIConfig, BreastMRIDataset, make_breast_mri_cohort
 from medai_edu.data.datasets import MRI_SEQUENCES
 from medai_edu.models import create_model
 from medai_edu.models.baselines import LateFusion, malignancy_loss
@@ -96,8 +97,12 @@ def build_contender(name: str) -> torch.nn.Module:
     return create_model(model_name, **kwargs)
 
 
-def train_model(name, data: FusionData, epochs=30, time_budget_s=60.0, lr=2e-3, progress=True):
-    """Train one contender on the fusion data, keeping the best validation AUROC."""
+def train_model(
+    name, data: FusionData, epochs=30, time_budget_s=60.0, lr=2e-3, progress=True, seed=0
+):
+    """Train one contender on the fusion data, keeping the best validation AUROC.
+
+    ``seed`` sets the initial weights, the batch order and the random flips (``fit``)."""
     model = build_contender(name)
     start = time.perf_counter()
     history = fit(
@@ -112,6 +117,7 @@ def train_model(name, data: FusionData, epochs=30, time_budget_s=60.0, lr=2e-3, 
         weight_decay=0.05,
         time_budget_s=time_budget_s,
         progress=progress,
+        seed=seed,
     )
     return TrainedModel(name, model, time.perf_counter() - start, history)
 
@@ -252,15 +258,206 @@ def train_teaching_checkpoints(
 
 
 def run_fusion_experiment(
-    data: FusionData | None = None, contenders=None, time_budget_s=60.0, progress=True
+    data: FusionData | None = None, contenders=None, time_budget_s=60.0, progress=True, seed=0
 ):
-    """Train the contenders and return (trained models, AUROC rows)."""
+    """Train the contenders (training seed ``seed``) and return (trained models, AUROC rows)."""
     data = data or make_fusion_data()
     contenders = contenders or (*MRI_SEQUENCES, "early fusion", "mome-mini")
     trained = {
-        name: train_model(name, data, time_budget_s=time_budget_s, progress=progress)
+        name: train_model(name, data, time_budget_s=time_budget_s, progress=progress, seed=seed)
         for name in contenders
     }
     if all(m in trained for m in MRI_SEQUENCES):
         trained["late fusion"] = late_fusion(trained)
     return trained, auroc_table(trained, data)
+
+
+# ------------------------------------------------------------- comparisons with uncertainty
+
+TRIPLE_NEGATIVE = SUBTYPES.index("triple-negative")
+
+
+def case_scores(entry: TrainedModel, data: FusionData) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Every case's score beside its label: ``{key: (y, score)}``, the input of
+    :func:`compare_contenders`.
+
+    Malignancy (y (N,) 0/1, score (N,) logit): ``internal`` (held-out cases of hospitals A
+    and B), ``hospital_c`` (the unseen hospital, ``data.external``) and ``missing_<m>``
+    (internal, modality m removed; absent for the single-modality model of m itself).
+    Where the model has the heads (MOME-mini), on the internal cases: ``pcr`` (y 0/1,
+    score (N,) logit), ``triple_negative`` (y 1 = triple-negative, 0 = another subtype,
+    score (N,) probability) and ``subtype`` (y 0..3, score (N, 4) logits); benign cases
+    carry y = -1 there (no pCR, no subtype) and the metrics skip them.
+    """
+    outputs, targets = predict(entry.model, data.test, device=device_of(entry.model))
+    scores = {"internal": _labelled(targets["malignant"], outputs["malignant"])}
+    scores |= _head_scores(outputs, targets)
+    outputs_c, targets_c = predict(entry.model, data.external, device=device_of(entry.model))
+    scores["hospital_c"] = _labelled(targets_c["malignant"], outputs_c["malignant"])
+    for m in MRI_SEQUENCES:
+        if entry.name == m:
+            continue  # nothing left to score
+        if entry.name in MRI_SEQUENCES:  # another modality missing changes nothing
+            scores[f"missing_{m}"] = scores["internal"]
+            continue
+        dropped = _DropModality(entry.model, m)
+        outputs_m, targets_m = predict(dropped, data.test, device=device_of(entry.model))
+        scores[f"missing_{m}"] = _labelled(targets_m["malignant"], outputs_m["malignant"])
+    return scores
+
+
+def _labelled(y: torch.Tensor, score: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    return y.numpy().astype(int), score.float().numpy()
+
+
+def _head_scores(outputs: dict, targets: dict) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """pCR, triple-negative-vs-rest and subtype scores, where the model has those heads."""
+    if "pcr" not in outputs or "subtype" not in outputs:
+        return {}
+    subtype, logits = _labelled(targets["subtype"], outputs["subtype"])
+    triple_negative = np.where(subtype < 0, -1, (subtype == TRIPLE_NEGATIVE).astype(int))
+    p_triple_negative = torch.softmax(outputs["subtype"].float(), dim=1)[:, TRIPLE_NEGATIVE]
+    return {
+        "pcr": _labelled(targets["pcr"], outputs["pcr"]),
+        "triple_negative": (triple_negative, p_triple_negative.numpy()),
+        "subtype": (subtype, logits),
+    }
+
+
+#: What :func:`compare_contenders` measures on each key of :func:`case_scores`.
+MEASURES = {
+    "internal": ("auroc", metrics.auroc),
+    "hospital_c": ("auroc", metrics.auroc),
+    "pcr": ("auroc", metrics.auroc),
+    "triple_negative": ("auroc", metrics.auroc),
+    "subtype": ("balanced_accuracy", metrics.balanced_accuracy),
+}
+
+
+def compare_contenders(
+    scores_by_seed: dict, challenger="mome-mini", reference="early fusion", n_boot=1000, seed=0
+) -> list[dict]:
+    """Every figure of the comparison with two intervals: one over training seeds, one over
+    cases.
+
+    scores_by_seed: ``{training seed: {contender: case_scores(...)}}``; every seed must
+    score the same test cases (one data set, several trainings). Each row has ``contender``,
+    ``measure``, ``split``, ``mean`` (over the seeds), ``per_seed``, ``seed_low/high``
+    (Student-t interval of the mean over seeds; NaN with one seed) and ``boot_low/high``
+    (percentile bootstrap over cases of the seed-mean figure: a resampled case keeps its
+    score from every seed, so the cases are not counted once per seed). Measures:
+    ``auroc``/``balanced_accuracy`` per contender and key of :data:`MEASURES`;
+    ``auroc_drop`` (full minus ``missing_<m>``, a paired bootstrap on the same cases);
+    ``auroc_difference`` (``challenger`` minus ``reference``, paired bootstrap), internal and
+    hospital C. Intervals are 95 %.
+    """
+    first = scores_by_seed[min(scores_by_seed)]
+    rows = [row for name in first for row in _contender_rows(scores_by_seed, name, n_boot, seed)]
+    if challenger in first and reference in first:
+        for key in ("internal", "hospital_c"):
+            a = _stacked(scores_by_seed, challenger, key)
+            b = _stacked(scores_by_seed, reference, key)
+            rows.append(
+                {
+                    "contender": f"{challenger} - {reference}",
+                    "measure": "auroc_difference",
+                    "split": key,
+                    **_paired_summary(a, b, n_boot, seed),
+                }
+            )
+    return rows
+
+
+def _contender_rows(scores_by_seed: dict, contender: str, n_boot: int, seed: int) -> list[dict]:
+    """One contender's rows of :func:`compare_contenders`: its figures and its drops."""
+    keys = scores_by_seed[min(scores_by_seed)][contender]
+    rows = []
+    for key, (measure, metric_fn) in MEASURES.items():
+        if key in keys:
+            y, scores = _stacked(scores_by_seed, contender, key)
+            summary = _summary(metric_fn, y, scores, n_boot, seed)
+            rows.append({"contender": contender, "measure": measure, "split": key, **summary})
+    full = _stacked(scores_by_seed, contender, "internal")
+    for key in (k for k in keys if k.startswith("missing_")):
+        missing = _stacked(scores_by_seed, contender, key)
+        summary = _paired_summary(full, missing, n_boot, seed)
+        rows.append({"contender": contender, "measure": "auroc_drop", "split": key, **summary})
+    return rows
+
+
+def _stacked(scores_by_seed: dict, contender: str, key: str) -> tuple[np.ndarray, np.ndarray]:
+    """(y (N,), scores (N, S, ...)) of one contender over the S seeds, in seed order."""
+    pairs = [scores_by_seed[s][contender][key] for s in sorted(scores_by_seed)]
+    y = np.asarray(pairs[0][0])
+    if any(not np.array_equal(np.asarray(other), y) for other, _ in pairs[1:]):
+        raise ValueError(
+            f"the seeds scored different cases for {contender!r} {key}; train every seed on "
+            "the same data (the seed varies the training, the bootstrap the cases)"
+        )
+    return y, np.stack([np.asarray(score) for _, score in pairs], axis=1)
+
+
+def _seed_mean(metric_fn):
+    """``metric_fn`` averaged over the seeds: f(y (N,), scores (N, S, ...)) -> float."""
+
+    def over_seeds(y, scores):
+        if metric_fn is metrics.auroc and scores.ndim == 2:
+            return _seed_mean_auroc(y, scores)  # the bootstrap calls this a thousand times
+        return float(np.mean([metric_fn(y, scores[:, s]) for s in range(scores.shape[1])]))
+
+    return over_seeds
+
+
+def _seed_mean_auroc(y: np.ndarray, scores: np.ndarray) -> float:
+    """Mean over the seeds of the binary AUROC, all seeds in one rank pass (Mann-Whitney U
+    from mid-ranks, ties counting one half, as ``metrics.auroc``). y: (N,) 0/1, -1 skipped;
+    scores: (N, S). NaN when a class is absent."""
+    from scipy.stats import rankdata
+
+    keep = y != metrics.IGNORE_LABEL
+    y, scores = y[keep], scores[keep]
+    n_pos = int(y.sum())
+    n_neg = len(y) - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    u = rankdata(scores, axis=0)[y == 1].sum(axis=0) - n_pos * (n_pos + 1) / 2
+    return float(np.mean(u / (n_pos * n_neg)))
+
+
+def _interval(per_seed: list[float]) -> tuple[float, float, float]:
+    """(mean, low, high) over the seeds; the interval is NaN with one seed."""
+    if len(per_seed) < 2:
+        return float(np.mean(per_seed)), float("nan"), float("nan")
+    return metrics.seed_interval(per_seed)
+
+
+def _summary(metric_fn, y, scores, n_boot: int, seed: int) -> dict:
+    per_seed = [metric_fn(y, scores[:, s]) for s in range(scores.shape[1])]
+    mean, seed_low, seed_high = _interval(per_seed)
+    boot_low, boot_high = metrics.bootstrap_ci(_seed_mean(metric_fn), y, scores, n_boot, seed)
+    return _row(mean, per_seed, seed_low, seed_high, boot_low, boot_high)
+
+
+def _paired_summary(a, b, n_boot: int, seed: int) -> dict:
+    """Seed-mean AUROC of ``a`` minus that of ``b``; a, b: (y, scores (N, S)) on one y."""
+    (y, score_a), (_, score_b) = a, b
+    per_seed = [
+        metrics.auroc(y, score_a[:, s]) - metrics.auroc(y, score_b[:, s])
+        for s in range(score_a.shape[1])
+    ]
+    mean, seed_low, seed_high = _interval(per_seed)
+    _, boot_low, boot_high = metrics.paired_bootstrap_difference(
+        _seed_mean(metrics.auroc), y, score_a, score_b, n_boot, seed
+    )
+    return _row(mean, per_seed, seed_low, seed_high, boot_low, boot_high)
+
+
+def _row(mean, per_seed, seed_low, seed_high, boot_low, boot_high) -> dict:
+    return {
+        "mean": float(mean),
+        "per_seed": [float(v) for v in per_seed],
+        "seed_low": float(seed_low),
+        "seed_high": float(seed_high),
+        "boot_low": float(boot_low),
+        "boot_high": float(boot_high),
+    }
