@@ -7,7 +7,7 @@ Rician noise. The ADC map is derived from the noisy diffusion images, as a scann
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import ndimage
@@ -71,15 +71,11 @@ DEFAULT_SITES = (
 #: (noise relative to the signal, blur along z, the shape of the enhancement curve).
 SHIFTED_SITES = (
     *DEFAULT_SITES[:2],
-    ScannerSite(
-        "Hospital C (1.5 T, other vendor, thick slices)",
-        1.5,
+    replace(
+        DEFAULT_SITES[2],
+        name="Hospital C (1.5 T, other vendor, thick slices)",
+        field_strength_t=1.5,
         noise=0.08,
-        bias_field=0.35,
-        gain=1.4,
-        contrast_gain=1.15,
-        b_high=800.0,
-        blur_voxels=0.35,
         slice_blur_voxels=1.0,
         dce_delay_min=1.0,
     ),
