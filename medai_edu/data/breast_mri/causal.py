@@ -33,8 +33,11 @@ class CaseTruth:
     """The ground truth of one case, which the renderer turns into images.
 
     Concept codes index :data:`MARGINS` and :data:`KINETICS`, the two others are 0/1;
-    ``subtype`` and ``pcr`` are :data:`NOT_APPLICABLE` for a benign lesion. The radius is
-    kept exactly as drawn (a float or a numpy float64), so the images stay bit-identical.
+    ``subtype`` and ``pcr`` are :data:`NOT_APPLICABLE` for a benign lesion. ``look`` is the
+    subtype whose look the lesion has in the images: its own for a cancer, a borrowed one
+    for a benign look-alike, :data:`NOT_APPLICABLE` for a benign lesion without one. The
+    radius is kept exactly as drawn (a float or a numpy float64), so the images stay
+    bit-identical.
     """
 
     margin: int
@@ -46,6 +49,7 @@ class CaseTruth:
     pcr: int
     site: int
     lesion_radius_mm: float
+    look: int = NOT_APPLICABLE
 
     @property
     def concepts(self) -> dict[str, int]:
@@ -164,12 +168,15 @@ def _sample_truth(
     concepts = _sample_concepts(rng, fixed_concepts)
     p_malignant = malignancy_probability(**concepts, config=config)
     malignant = int(rng.random() < p_malignant)
-    subtype = pcr = NOT_APPLICABLE
+    subtype = pcr = look = NOT_APPLICABLE
     radius = rng.uniform(*config.lesion_radius_mm)
     if malignant:
-        subtype = int(rng.choice(len(SUBTYPES), p=config.subtype_probs))
+        subtype = look = int(rng.choice(len(SUBTYPES), p=config.subtype_probs))
         radius *= _SUBTYPE_SIZE[subtype]
         pcr = int(rng.random() < pcr_probability(subtype, radius, config))
+    elif config.look_alikes:  # the same looks and sizes as the cancers, by the same draw
+        look = int(rng.choice(len(SUBTYPES), p=config.subtype_probs))
+        radius *= _SUBTYPE_SIZE[look]
     n_sites = len(config.sites)
     site = fixed_site if fixed_site is not None else int(rng.choice(n_sites, p=config.site_probs))
     return CaseTruth(
@@ -179,6 +186,7 @@ def _sample_truth(
         pcr=pcr,
         site=site,
         lesion_radius_mm=radius,
+        look=look,
     )
 
 
@@ -200,5 +208,11 @@ def _sample_neoadjuvant_truth(
     n_sites = len(config.sites)
     site = fixed_site if fixed_site is not None else int(rng.choice(n_sites, p=config.site_probs))
     return CaseTruth(
-        **concepts, malignant=1, subtype=subtype, pcr=pcr, site=site, lesion_radius_mm=radius
+        **concepts,
+        malignant=1,
+        subtype=subtype,
+        pcr=pcr,
+        site=site,
+        lesion_radius_mm=radius,
+        look=subtype,
     )

@@ -115,9 +115,11 @@ def _make_case(rng, config: BreastMRIConfig, fixed_concepts, fixed_site) -> Brea
     """One case from one random stream: its truth first, then its images."""
     truth = _sample_truth(rng, config, fixed_concepts, fixed_site)
     images = _render_images(rng, config, truth)
+    labels = asdict(truth) | {"lesion_radius_mm": float(truth.lesion_radius_mm)}
+    del labels["look"]  # how the images look, not a label: the renderer's business
     return BreastMRICase(
         **images,
-        **(asdict(truth) | {"lesion_radius_mm": float(truth.lesion_radius_mm)}),
+        **labels,
         spacing_mm=tuple(config.spacing_mm),
         dce_times_min=tuple(config.dce_times_min),
     )

@@ -19,6 +19,7 @@ from medai_edu.data.breast_mri.causal import CaseTruth
 from medai_edu.data.breast_mri.config import BreastMRIConfig
 from medai_edu.data.breast_mri.kinetics import kinetic_curve
 from medai_edu.data.breast_mri.scanner import ScannerSite, _acquire, _adc_map, _coil_bias_field
+from medai_edu.data.breast_mri.vocabulary import NOT_APPLICABLE
 
 # Subtype effect on the image: how strongly each subtype enhances.
 _SUBTYPE_ENHANCEMENT = np.array([0.8, 1.0, 1.4, 1.1])
@@ -62,8 +63,8 @@ def _scene(rng, config: BreastMRIConfig, truth: CaseTruth) -> dict[str, np.ndarr
     anatomy = _breast_anatomy(rng, coords, np.asarray(shape) * spacing)
     centre = _choose_lesion_centre(rng, coords, anatomy["glandular"])
     lesion, rel_radius = _lesion_fraction(rng, coords, centre, truth.lesion_radius_mm, truth.margin)
-    # triple-negative: central necrosis
-    necrotic = (truth.subtype == TRIPLE_NEGATIVE) & (rel_radius < 0.45)
+    # triple-negative (or a look-alike): central necrosis
+    necrotic = (truth.look == TRIPLE_NEGATIVE) & (rel_radius < 0.45)
     return anatomy | {
         "coords": coords,
         "lesion": lesion,
@@ -73,20 +74,21 @@ def _scene(rng, config: BreastMRIConfig, truth: CaseTruth) -> dict[str, np.ndarr
 
 
 def _dce_signal(rng, config, truth: CaseTruth, scene, scanner: ScannerSite) -> np.ndarray:
-    """DCE phases, S(t) = S0 (1 + E(t)): lesion kinetics from the concept, the subtype sets
-    the amplitude, triple-negative cancers enhance at the rim."""
+    """DCE phases, S(t) = S0 (1 + E(t)): lesion kinetics from the concept, the subtype's
+    look sets the amplitude, triple-negative cancers (and look-alikes) enhance at the rim."""
     fat, gland, muscle = scene["fat"], scene["glandular"], scene["muscle"]
     lesion, rel_radius, necrotic = scene["lesion"], scene["rel_radius"], scene["necrotic"]
-    subtype, kinetic = truth.subtype, truth.kinetic
+    look, kinetic = truth.look, truth.kinetic
     times = _acquisition_times(config, scanner)
-    amplitude = rng.uniform(1.3, 1.9) * (_SUBTYPE_ENHANCEMENT[subtype] if truth.malignant else 1.0)
+    has_look = look != NOT_APPLICABLE
+    amplitude = rng.uniform(1.3, 1.9) * (_SUBTYPE_ENHANCEMENT[look] if has_look else 1.0)
     late = {0: rng.uniform(0.18, 0.35), 1: rng.uniform(-0.05, 0.05), 2: rng.uniform(-0.35, -0.18)}
     tau = _wash_in_tau(rng, config, truth)
     lesion_curve = kinetic_curve(kinetic, times, amplitude, late[kinetic], tau)
     bpe = rng.uniform(0.05, 0.35)  # background parenchymal enhancement
     gland_curve = bpe * times / times[-1]
     muscle_curve = 0.3 * (1 - np.exp(-times / 1.5))
-    rim = np.where(subtype == TRIPLE_NEGATIVE, 0.35 + 0.65 * np.clip(rel_radius, 0, 1), 1.0)
+    rim = np.where(look == TRIPLE_NEGATIVE, 0.35 + 0.65 * np.clip(rel_radius, 0, 1), 1.0)
     rim = np.where(necrotic, 0.1, rim)
     dce = np.empty((len(times), *config.shape), dtype=np.float32)
     for k, _t in enumerate(times):
@@ -108,11 +110,11 @@ def _acquisition_times(config: BreastMRIConfig, scanner: ScannerSite) -> np.ndar
 
 
 def _wash_in_tau(rng, config: BreastMRIConfig, truth: CaseTruth) -> float:
-    """The lesion's wash-in time constant in minutes: log-normal around the benign or
-    malignant median when configured (one extra draw), else 0.5 min and no draw."""
+    """The lesion's wash-in time constant in minutes: log-normal around its kinetic curve
+    type's median when configured (one extra draw), else 0.5 min and no draw."""
     if config.wash_in_median_min is None:
         return 0.5
-    median = config.wash_in_median_min[truth.malignant]
+    median = config.wash_in_median_min[truth.kinetic]
     return float(median * np.exp(config.wash_in_log_sd * rng.standard_normal()))
 
 
