@@ -108,7 +108,15 @@ def _seconds_to(history, target: float) -> float | None:
     return None
 
 
-MOME_TARGET_VAL_AUROC = 0.95  # the validation AUROC whose training time is timed
+MOME_ORACLE_TOLERANCE = 0.02  # MOME-mini's target: the oracle ceiling minus this
+
+
+def _mome_target() -> float:
+    """The validation AUROC whose training time is timed: the oracle ceiling minus the
+    tolerance (the issue's target for MOME-mini's internal AUROC)."""
+    from medai_edu.data import oracle_auroc
+
+    return round(oracle_auroc() - MOME_ORACLE_TOLERANCE, 4)
 
 
 def _bench_seeds() -> tuple[int, ...]:
@@ -222,15 +230,21 @@ def _mome_drop_figures(rows) -> Iterator[dict]:
 
 
 def _mome_head_figures(rows) -> Iterator[dict]:
-    """pCR AUROC, triple-negative-vs-rest AUROC and subtype balanced accuracy of MOME-mini,
-    beside the baseline with the best internal malignancy AUROC (null where it has no such
-    head)."""
+    """pCR AUROC (neoadjuvant test cohort), triple-negative-vs-rest AUROC and subtype
+    balanced accuracy of MOME-mini, beside the baseline with the best internal malignancy
+    AUROC among those given the same heads (the CNNs: linear heads on frozen features)."""
+    from medai_edu.data import pcr_oracle_auroc
+
+    with_heads = {r["contender"] for r in rows if r["split"] == "pcr"}
     baselines = [
         r
         for r in rows
-        if r["measure"] == "auroc" and r["split"] == "internal" and r["contender"] != "mome-mini"
+        if r["measure"] == "auroc"
+        and r["split"] == "internal"
+        and r["contender"] in with_heads - {"mome-mini"}
     ]
     best = max(baselines, key=lambda r: r["mean"])["contender"]
+    yield figure("mome.pcr_oracle_auroc", pcr_oracle_auroc(), "AUROC", split="neoadjuvant")
     for measure, split, target in (
         ("auroc", "pcr", 0.75),
         ("auroc", "triple_negative", 0.85),
@@ -254,7 +268,7 @@ def _mome_head_figures(rows) -> Iterator[dict]:
         )
 
 
-def _mome_oracle_figures(data, rows, tolerance: float = 0.02) -> Iterator[dict]:
+def _mome_oracle_figures(data, rows, tolerance: float = MOME_ORACLE_TOLERANCE) -> Iterator[dict]:
     """The oracle ceiling (exact AUROC of the true malignancy probability) and MOME-mini's
     gap to it, internal."""
     from medai_edu.data import oracle_auroc
@@ -278,7 +292,7 @@ def _mome_speed_figures(data, trained, densenet_budget_s: float) -> Iterator[dic
     that reached it), beside MONAI's DenseNet121-3D (one seed)."""
     from medai_edu.experiments import train_model
 
-    target = MOME_TARGET_VAL_AUROC
+    target = _mome_target()
     runs = [seeded["mome-mini"] for seeded in trained.values()]
     reached = [_seconds_to(run.history, target) for run in runs]
     hit = [s for s in reached if s is not None]

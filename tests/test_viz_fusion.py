@@ -12,6 +12,7 @@ import torch  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from medai_edu.viz import (  # noqa: E402
+    plot_auroc_intervals,
     plot_expert_usage,
     plot_fusion_auroc,
     plot_modality_contributions,
@@ -72,3 +73,25 @@ def test_expert_usage_draws_into_a_given_axes_and_returns_its_figure():
     fig = plot_expert_usage(torch.full((3, 4), 0.25), MODALITIES, ax=ax)
     assert fig is ax.figure
     assert ax.get_images()[0].get_array().shape == (3, 4) and len(ax.texts) == 12
+
+
+def _interval_row(contender, mean, seeds=True, split="internal"):
+    nan = float("nan")
+    return {
+        "contender": contender, "measure": "auroc", "split": split, "mean": mean,
+        "boot_low": mean - 0.03, "boot_high": mean + 0.02,
+        "seed_low": mean - 0.01 if seeds else nan, "seed_high": mean + 0.01 if seeds else nan,
+    }  # fmt: skip
+
+
+def test_auroc_intervals_sort_the_models_and_draw_the_oracle():
+    rows = [_interval_row("mome-mini", 0.86), _interval_row("early fusion", 0.84)]
+    rows.append(_interval_row("t2", 0.7, split="hospital_c"))  # another split: left out
+    fig = plot_auroc_intervals(rows, oracle=0.948)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["early fusion", "mome-mini"]
+    assert any("oracle ceiling 0.948" in t.get_text() for t in ax.get_legend().get_texts())
+    assert "(unitless)" in ax.get_xlabel() and "hospitals A and B" in ax.get_title()
+    one_seed = [_interval_row("mome-mini", 0.86, seeds=False)]
+    legend = plot_auroc_intervals(one_seed).axes[0].get_legend().get_texts()
+    assert not any("seeds" in t.get_text() for t in legend)  # no seed interval to draw

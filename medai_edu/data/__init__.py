@@ -25,6 +25,7 @@ from medai_edu.data.breast_mri import (
     make_breast_mri_cohort,
     malignancy_probability,
     oracle_auroc,
+    pcr_oracle_auroc,
     pcr_probability,
 )
 from medai_edu.data.datasets import MRI_SEQUENCES, BreastMRIDataset
@@ -82,6 +83,7 @@ __all__ = [
     "make_breast_mri_cohort",
     "malignancy_probability",
     "oracle_auroc",
+    "pcr_oracle_auroc",
     "pcr_probability",
     # synthetic pathology slides
     "SlideCohort",

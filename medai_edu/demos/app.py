@@ -240,13 +240,20 @@ def _mri_inputs(labels: list[str]) -> list:
     return [example, upload, switch]
 
 
-def _mri_outputs() -> list:
-    """Slices, the three predictions, the contributions and the switched-off malignancy."""
+def _mri_outputs(quality: dict[str, str]) -> list:
+    """Slices, the three predictions (each with how good it is on held-out cases), the
+    contributions and the switched-off malignancy."""
     slices_image = gr.Image(label="slices of each modality", type="numpy", elem_id="mri-slices")
     with gr.Row():
         malignancy = gr.Label(label="malignancy", elem_id="mri-malignancy")
         subtype = gr.Label(label="molecular subtype (if malignant)")
         pcr = gr.Label(label="pCR after neoadjuvant therapy (if malignant)")
+    if any(quality.values()):
+        gr.Markdown(
+            "**How good is each answer?** "
+            + " ".join(f"*{name}*: {text}." for name, text in quality.items() if text),
+            elem_id="mri-head-quality",
+        )
     with gr.Row():
         contributions = gr.Image(
             label="modality contributions", type="numpy", elem_id="mri-contributions"
@@ -296,7 +303,7 @@ def _mri_tab(state: DemoState) -> None:
     gr.Markdown(MRI_INTRO + DISCLAIMER)
     inputs = _mri_inputs(labels)
     button = gr.Button("Predict", variant="primary", elem_id="mri-predict")
-    outputs = _mri_outputs()
+    outputs = _mri_outputs(breast_mri.head_quality(state.models.mome))
     button.click(_mri_predictor(state, labels), inputs, outputs, api_name="predict_mri")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +33,33 @@ class MRIPrediction:
 
     def as_dict(self) -> dict:
         return dict(vars(self))
+
+
+def head_quality(model) -> dict[str, str]:
+    """How good each of MOME-mini's answers is, in words, from the test figures its
+    checkpoint records (``medai-edu train breast-fusion`` measures them on held-out cases):
+    keys "malignancy", "subtype", "pcr". Empty strings for a model without them."""
+    metadata = getattr(model, "pretrained_cfg", {}).get("metadata", {})
+    figures = metadata.get("test_figures")
+    if not figures:
+        return dict.fromkeys(("malignancy", "subtype", "pcr"), "")
+    f = json.loads(figures) if isinstance(figures, str) else figures
+    n = f.get("n_test", "?")
+    return {
+        "malignancy": (
+            f"test AUROC {f['internal_auroc']:.2f} on {n} cases of the training hospitals, "
+            f"{f['hospital_c_auroc']:.2f} at an unseen hospital (0.5 = chance)"
+        ),
+        "subtype": (
+            f"test balanced accuracy {f['subtype_balanced_accuracy']:.2f} over 4 subtypes "
+            f"(0.25 = chance); triple-negative vs the rest AUROC "
+            f"{f['triple_negative_auroc']:.2f}"
+        ),
+        "pcr": (
+            f"test AUROC {f['pcr_auroc']:.2f} on a neoadjuvant cohort (0.5 = chance; the "
+            f"subtype and size allow at most about 0.74): weak, not for any decision"
+        ),
+    }
 
 
 def example_inputs(cohort, i: int) -> dict[str, torch.Tensor]:

@@ -2,6 +2,7 @@
 
 - :mod:`.breast_fusion`: MOME's breast mpMRI fusion comparison (single modalities, early and
   late fusion, MOME-mini), internal and external test sets, missing modalities;
+  :mod:`.breast_heads`: pCR and subtype heads fitted on the frozen backbone;
 - :mod:`.slide_pretraining`: mSTAR-mini's two pretraining stages, compared by few-shot
   probes; :mod:`.slide_probes`: the downstream tests (retrieval, survival, MIL, attention);
 - :mod:`.generalist`: MedDr-mini end to end (prompts, pretraining, LoRA instruction tuning,
@@ -29,6 +30,9 @@ _MODULES = {
     "malignancy_auroc": "breast_fusion",
     "run_fusion_experiment": "breast_fusion",
     "train_model": "breast_fusion",
+    "baseline_head_scores": "breast_heads",
+    "fit_task_heads": "breast_heads",
+    "frozen_features": "breast_heads",
     # whole-slide pretraining (mSTAR-mini)
     "POOLINGS": "slide_pretraining",
     "attention_heatmap": "slide_probes",

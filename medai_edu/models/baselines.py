@@ -67,8 +67,11 @@ class MRICNN(nn.Module):
         self.head = nn.Linear(previous, 1)
 
     def forward(self, inputs: dict) -> dict[str, torch.Tensor]:
-        x = _stack(inputs, self.modalities, self.channels)
-        return {"malignant": self.head(self.features(x)).squeeze(-1)}
+        return {"malignant": self.head(self.embed(inputs)).squeeze(-1)}
+
+    def embed(self, inputs: dict) -> torch.Tensor:
+        """(B, C) the max-pooled features the head reads (for probes and task heads)."""
+        return self.features(_stack(inputs, self.modalities, self.channels))
 
 
 class LateFusion(nn.Module):

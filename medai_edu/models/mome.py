@@ -11,7 +11,8 @@ style multiway transformer on DCE, T2 and DWI volumes. The mini version keeps it
 3. **fusion blocks**: attention across all modalities, then one shared **Soft-MoE** layer
    (Puigcerver et al., 2023): every expert slot is a softmax-weighted mix of all tokens
    (dispatch), and every token a softmax-weighted mix of all slot outputs (combine);
-4. heads on the CLS token for malignancy, pCR and molecular subtype.
+4. a malignancy head on the CLS token; pCR and molecular-subtype heads on the CLS and every
+   modality's pooled tokens.
 
 Where it departs from MOME, and why. MOME fine-tunes a pretrained BEiT-3 on full-size
 volumes; MOME-mini trains every weight from scratch in about a minute on two CPU cores. What
@@ -20,10 +21,12 @@ is said of MOME below is from the paper (arXiv 2408.12606) and its released code
 
 * **Stem.** MOME embeds each sequence with a trainable 3D convolutional stem (strided 3x3x3
   convolutions on the full-resolution volume, then a max pool). MOME-mini's stem
-  (:class:`PatchEmbed3d`) is smaller and, by default (``stem="pool"``), first averages 2x2
-  in-plane voxels (2 mm to 4 mm), which blurs the edges that tell a spiculated margin from a
-  circumscribed one; ``stem="strided"`` strides its first convolution instead, like MOME's.
-  It keeps each feature's maximum over the patch, so a lesion stands out in its token.
+  (:class:`PatchEmbed3d`) is smaller: by default (``stem="strided"``) a 3x3x3 convolution
+  strided 2x2 in-plane on the full-resolution voxels, so it sees the edges that tell a
+  spiculated margin from a circumscribed one, with instance norm after each convolution.
+  ``stem="pool"`` (the first version) averages 2x2 in-plane voxels (2 mm to 4 mm) before any
+  filter sees them, which blurs those edges. The stem keeps each feature's maximum over its
+  8x8x8-voxel patch (32 tokens per modality), so a lesion stands out in its token.
 * **Soft-MoE replaces the feed-forward layer.** MOME keeps BEiT-3's feed-forward networks and
   adds small adapters beside them (per-modality adapters in the early layers, a Soft-MoE
   adapter in the late ones). MOME-mini has no separate feed-forward network: the
@@ -31,11 +34,15 @@ is said of MOME below is from the paper (arXiv 2408.12606) and its released code
 * **The CLS token sees every modality in the multiway blocks.** There, MOME-mini's
   attention mask keeps each modality's tokens within their modality, but lets the shared CLS
   token attend to all tokens.
-* **Joint training of the tasks.** MOME's code trains one task per run (diagnosis,
-  treatment response or subtype) with a cosine learning-rate schedule. MOME-mini's recipe
-  trains malignancy, pCR and subtype heads together at a constant rate; ``mome_loss(...,
-  tasks=("malignant",))`` trains one task alone, and :func:`medai_edu.train.fit` takes
-  ``schedule="cosine"`` and ``warmup_epochs``.
+* **Tasks.** MOME's code fine-tunes one task per run (diagnosis, treatment response or
+  subtype) with a cosine learning-rate schedule. MOME-mini's recipe
+  (:func:`medai_edu.experiments.train_model`) trains the backbone on malignancy alone
+  (``mome_loss(..., tasks=("malignant",))``), one epoch of warm-up then a cosine decay;
+  the pCR and subtype heads are then fitted as linear heads on the frozen backbone
+  (:func:`medai_edu.experiments.fit_task_heads`), pCR on a neoadjuvant cohort. They read the
+  CLS state and every modality's pooled tokens, not the CLS alone.
+* **Not pretrained.** MOME starts from a BEiT-3 pretrained on millions of images and
+  texts; MOME-mini learns every weight from a few thousand synthetic cases.
 * all modalities share one position embedding: the sequences are co-registered;
 * residual branches start small (LayerScale, as in BEiT), so early training does not scramble
   the stem's features;
@@ -44,11 +51,8 @@ is said of MOME below is from the paper (arXiv 2408.12606) and its released code
   after the multiway blocks; it is trained (deep supervision, in :func:`mome_loss`) and the
   mean over the modalities a case has is added to the CLS head's logit, so every modality
   counts from the first step and the fused CLS learns what they miss together;
-* modality dropout while training (``modality_dropout``, 0.25 by default: about 56 % of
+* modality dropout while training (``modality_dropout``, 0.1 by default: about 27 % of
   training cases lose at least one of three modalities).
-
-The defaults (``stem="pool"``, all three tasks, a constant rate) are the ones the shipped
-checkpoint was trained with; the options above are for retraining.
 
 A case may lack any modality: an absent modality's tokens are dropped (not computed), and a
 modality marked missing for some cases in a batch (``inputs["present"]``) is masked out of
@@ -86,10 +90,11 @@ class MOMEConfig:
     modalities: tuple[str, ...] = MRI_SEQUENCES
     in_channels: tuple[int, ...] = (5, 1, 3)
     image_size: tuple[int, int, int] = (16, 32, 32)
-    patch_size: tuple[int, int, int] = (8, 16, 16)
+    patch_size: tuple[int, int, int] = (8, 8, 8)
     stem_channels: int = 16
     stem_pool: tuple[int, int, int] = (1, 2, 2)
-    stem: str = "pool"
+    stem: str = "strided"
+    stem_norm: bool = True
     dim: int = 64
     heads: int = 4
     mlp_ratio: float = 2.0
@@ -100,7 +105,7 @@ class MOMEConfig:
     subtypes: int = 4
     dropout: float = 0.1
     layer_scale: float = 0.1
-    modality_dropout: float = 0.25
+    modality_dropout: float = 0.1
 
     def __post_init__(self):
         self.modalities, self.in_channels = tuple(self.modalities), tuple(self.in_channels)
@@ -143,7 +148,14 @@ class PatchEmbed3d(nn.Module):
     """
 
     def __init__(
-        self, in_channels, dim, patch_size, stem_channels=0, stem_pool=(1, 1, 1), stem="pool"
+        self,
+        in_channels,
+        dim,
+        patch_size,
+        stem_channels=0,
+        stem_pool=(1, 1, 1),
+        stem="pool",
+        stem_norm=False,
     ):
         super().__init__()
         if stem not in STEMS:
@@ -167,9 +179,11 @@ class PatchEmbed3d(nn.Module):
                 padding=1,
                 stride=tuple(stem_pool) if strided else 1,
             ),
+            _norm(stem_channels, stem_norm),
             nn.GELU(),
             nn.MaxPool3d(2),
             nn.Conv3d(stem_channels, 2 * stem_channels, kernel_size=3, padding=1),
+            _norm(2 * stem_channels, stem_norm),
             nn.GELU(),
             nn.MaxPool3d(rest),
             nn.Conv3d(2 * stem_channels, dim, kernel_size=1),
@@ -177,6 +191,11 @@ class PatchEmbed3d(nn.Module):
 
     def forward(self, volume: torch.Tensor) -> torch.Tensor:  # (B, C, Z, Y, X) -> (B, N, D)
         return self.proj(volume).flatten(2).transpose(1, 2)
+
+
+def _norm(channels: int, on: bool) -> nn.Module:
+    """Instance norm of each case's feature maps (affine), or nothing."""
+    return nn.InstanceNorm3d(channels, affine=True) if on else nn.Identity()
 
 
 class MLP(nn.Sequential):
@@ -295,7 +314,13 @@ class MOMEMini(nn.Module):
         self.embed = nn.ModuleDict(
             {
                 m: PatchEmbed3d(
-                    c, cfg.dim, cfg.patch_size, cfg.stem_channels, cfg.stem_pool, cfg.stem
+                    c,
+                    cfg.dim,
+                    cfg.patch_size,
+                    cfg.stem_channels,
+                    cfg.stem_pool,
+                    cfg.stem,
+                    cfg.stem_norm,
                 )
                 for m, c in zip(cfg.modalities, cfg.in_channels, strict=True)
             }
@@ -313,8 +338,8 @@ class MOMEMini(nn.Module):
         self.heads = nn.ModuleDict(
             {
                 "malignant": nn.Linear(cfg.dim, 1),
-                "pcr": nn.Linear(cfg.dim, 1),
-                "subtype": nn.Linear(cfg.dim, cfg.subtypes),
+                "pcr": nn.Linear((1 + len(cfg.modalities)) * cfg.dim, 1),
+                "subtype": nn.Linear((1 + len(cfg.modalities)) * cfg.dim, cfg.subtypes),
             }
         )
         # Deep supervision of each modality expert: a malignancy logit from the maximum of its
@@ -402,61 +427,62 @@ class MOMEMini(nn.Module):
         given, present = self._check_inputs(inputs)
         if self.training and self.config.modality_dropout > 0:
             present = self._modality_dropout(present)
-        x, token_modality, valid = self._tokens(inputs, given, present)
-        multiway_mask, fusion_mask = self._attention_masks(token_modality, valid)
-        for block in self.multiway:
-            x = block(x, multiway_mask, token_modality, self.config.modalities)
-        per_modality = self._modality_logits(x, token_modality, valid)
-        for block in self.fusion:
-            x = block(x, fusion_mask, valid)
+        cls, pooled, token_modality, valid = self._encode(inputs, given, present)
+        per_modality = self._modality_logits(pooled, present)
         # No final LayerNorm on the CLS token: trained from scratch for seconds, its state is
         # a shared offset plus a small case-specific part, and a LayerNorm washes that out.
-        cls = x[:, 0]
-        outputs = {name: head(cls) for name, head in self.heads.items()}
         # The fused decision adds the modality experts' mean opinion (over the modalities the
         # case has): each modality counts from the first step, the CLS learns what they miss.
         experts = torch.nan_to_num(per_modality).sum(1) / (~per_modality.isnan()).sum(1)
-        outputs["malignant"] = outputs["malignant"].squeeze(-1) + experts
-        outputs["pcr"] = outputs["pcr"].squeeze(-1)
-        outputs["modality_malignant"] = per_modality
-        outputs |= self._read_out(token_modality, valid)
-        return outputs
+        # pCR and subtype read everything (CLS and every modality's tokens): they are fitted
+        # after the backbone, whose CLS learned malignancy only (see fit_task_heads).
+        task_features = torch.cat([cls, pooled.flatten(1)], dim=1)
+        outputs = {
+            "malignant": self.heads["malignant"](cls).squeeze(-1) + experts,
+            "pcr": self.heads["pcr"](task_features).squeeze(-1),
+            "subtype": self.heads["subtype"](task_features),
+            "modality_malignant": per_modality,
+        }
+        return outputs | self._read_out(token_modality, valid)
 
     def features(self, inputs: dict) -> torch.Tensor:
-        """(B, (1 + M) * dim) features for probes and concept bottlenecks on the frozen model:
-        the CLS state after the fusion blocks (what the heads read), then each modality's
+        """(B, (1 + M) * dim) features for probes and task heads on the frozen model: the CLS
+        state after the fusion blocks (what the malignancy head reads), then each modality's
         max-pooled tokens after the multiway blocks (what its expert head reads; zeros where
-        the modality is absent). No modality dropout, whatever the mode."""
+        the modality is absent). No modality dropout, whatever the mode. The pCR and subtype
+        heads read exactly these."""
         given, present = self._check_inputs(inputs)
+        cls, pooled, _, _ = self._encode(inputs, given, present)
+        return torch.cat([cls, pooled.flatten(1)], dim=1)
+
+    def _encode(self, inputs, given, present):
+        """The blocks: (CLS (B, D) after the fusion blocks, pooled (B, M, D) each modality's
+        max-pooled tokens after the multiway blocks (zeros where absent), token_modality,
+        valid)."""
         x, token_modality, valid = self._tokens(inputs, given, present)
         multiway_mask, fusion_mask = self._attention_masks(token_modality, valid)
         for block in self.multiway:
             x = block(x, multiway_mask, token_modality, self.config.modalities)
-        pooled = []
+        pooled = x.new_zeros(x.shape[0], len(self.config.modalities), x.shape[2])
         for index in range(len(self.config.modalities)):
             mine = token_modality == index
-            if not mine.any():
-                pooled.append(x.new_zeros(x.shape[0], x.shape[2]))
-                continue
-            has = valid[:, mine][:, :1].to(x.dtype)
-            pooled.append(x[:, mine].max(dim=1).values * has)
+            if mine.any():
+                has = valid[:, mine][:, :1].to(x.dtype)
+                pooled[:, index] = x[:, mine].max(dim=1).values * has
         for block in self.fusion:
             x = block(x, fusion_mask, valid)
-        return torch.cat([x[:, 0], *pooled], dim=1)
+        return x[:, 0], pooled, token_modality, valid
 
-    def _modality_logits(self, x, token_modality, valid) -> torch.Tensor:
+    def _modality_logits(self, pooled, present) -> torch.Tensor:
         """(B, M) malignancy logits of each modality expert alone; NaN where it is absent."""
-        logits = x.new_full((x.shape[0], len(self.config.modalities)), float("nan"))
-        for index, name in enumerate(self.config.modalities):
-            mine = token_modality == index
-            if mine.any():
-                pooled = x[:, mine].max(dim=1).values
-                logits[:, index] = torch.where(
-                    valid[:, mine][:, 0],
-                    self.modality_heads[name](pooled).squeeze(-1),
-                    logits[:, index],
-                )
-        return logits
+        logits = torch.stack(
+            [
+                self.modality_heads[m](pooled[:, i]).squeeze(-1)
+                for i, m in enumerate(self.config.modalities)
+            ],
+            dim=1,
+        )
+        return torch.where(present, logits, torch.full_like(logits, float("nan")))
 
     def _read_out(self, token_modality, valid) -> dict[str, torch.Tensor]:
         """Per-modality CLS attention (last fusion block) and Soft-MoE expert usage."""

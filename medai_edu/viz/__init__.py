@@ -21,6 +21,7 @@ from medai_edu.viz.explanation_quality import (
 from medai_edu.viz.explorer import explanation_explorer
 from medai_edu.viz.fusion import (
     plot_expert_usage,
+    plot_auroc_intervals,
     plot_fusion_auroc,
     plot_modality_contributions,
 )
@@ -83,6 +84,7 @@ __all__ = [
     "slice_viewer",
     # multimodal fusion (MOME-mini)
     "plot_expert_usage",
+    "plot_auroc_intervals",
     "plot_fusion_auroc",
     "plot_modality_contributions",
     # explanations (XAIM-mini)

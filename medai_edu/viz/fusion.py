@@ -11,7 +11,12 @@ import numpy as np
 
 from medai_edu.viz._arrays import as_array
 
-__all__ = ["plot_expert_usage", "plot_fusion_auroc", "plot_modality_contributions"]
+__all__ = [
+    "plot_auroc_intervals",
+    "plot_expert_usage",
+    "plot_fusion_auroc",
+    "plot_modality_contributions",
+]
 
 
 def plot_fusion_auroc(rows: list[dict], split: str = "test", ax=None):
@@ -38,6 +43,52 @@ def plot_fusion_auroc(rows: list[dict], split: str = "test", ax=None):
     ax.set_ylabel("malignancy AUROC (unitless)")
     ax.set_title(f"Malignancy AUROC with a modality missing at test time ({split} set)")
     ax.legend(ncol=3, fontsize="small", loc="lower right")
+    return ax.figure
+
+
+def plot_auroc_intervals(
+    rows: list[dict], split: str = "internal", oracle: float | None = None, ax=None
+):
+    """Each contender's malignancy AUROC with its 95 % interval over the test cases (and
+    over the training seeds where there are several), against the oracle ceiling.
+
+    rows: the output of :func:`medai_edu.experiments.compare_contenders`; split:
+    "internal" or "hospital_c"; oracle: the best AUROC the data allow
+    (:func:`medai_edu.data.oracle_auroc`), drawn as a line.
+    """
+    chosen = [r for r in rows if r["measure"] == "auroc" and r["split"] == split]
+    chosen.sort(key=lambda r: r["mean"])
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 0.5 * len(chosen) + 1.5), layout="constrained")
+    y = np.arange(len(chosen))
+    means = np.array([r["mean"] for r in chosen])
+    low, high = (
+        np.array([r["boot_low"] for r in chosen]),
+        np.array([r["boot_high"] for r in chosen]),
+    )
+    ax.errorbar(means, y, xerr=[means - low, high - means], fmt="o", capsize=4,
+                label="mean, 95 % interval over cases")  # fmt: skip
+    seeded = [r for r in chosen if np.isfinite(r["seed_low"])]
+    if seeded:
+        ys = [chosen.index(r) + 0.2 for r in seeded]
+        ms = np.array([r["mean"] for r in seeded])
+        lo, hi = (
+            np.array([r["seed_low"] for r in seeded]),
+            np.array([r["seed_high"] for r in seeded]),
+        )
+        ax.errorbar(ms, ys, xerr=[ms - lo, hi - ms], fmt="s", ms=3, capsize=3, color="tab:orange",
+                    label="95 % interval over training seeds")  # fmt: skip
+    if oracle is not None:
+        ax.axvline(oracle, color="black", ls="--", lw=1, label=f"oracle ceiling {oracle:.3f}")
+    ax.axvline(0.5, color="grey", ls=":", lw=1, label="chance")
+    ax.set_yticks(y, [r["contender"] for r in chosen])
+    ax.set_xlabel("malignancy AUROC (unitless)")
+    ax.set_ylabel("model")
+    where = {"internal": "hospitals A and B", "hospital_c": "hospital C, never seen"}.get(
+        split, split
+    )
+    ax.set_title(f"Malignancy AUROC with 95 % intervals ({where})")
+    ax.legend(fontsize="small", loc="lower right")
     return ax.figure
 
 

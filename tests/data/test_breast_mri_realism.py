@@ -208,3 +208,13 @@ def test_realism_fields_are_checked():
             config=BreastMRIConfig(neoadjuvant=True, label_temperature=0),
             concepts={"margin": 0, "kinetic": 0, "diffusion_restricted": 0, "t2_hyperintense": 1},
         )
+
+
+def test_pcr_oracle_is_the_ceiling_of_subtype_and_size():
+    from medai_edu.data import pcr_oracle_auroc
+
+    ceiling = pcr_oracle_auroc()
+    assert 0.70 < ceiling < 0.78  # subtype rates from trials, a moderate size effect
+    assert pcr_oracle_auroc(seed=1) == pytest.approx(ceiling, abs=0.01)  # a stable estimate
+    # with the first generator's steep size effect, size alone nearly decides pCR
+    assert pcr_oracle_auroc(BreastMRIConfig.original()) > ceiling + 0.1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -174,3 +176,13 @@ def test_a_real_aperio_svs_slide_is_read_and_predicted(models):
     assert len(prediction.reports) == 3
     fig = slides.plot_attention(case, prediction.attention)
     assert "µm" in fig.axes[0].get_xlabel() and fig.axes[0].get_title()
+
+
+def test_the_demo_says_how_good_each_mri_answer_is(models):
+    quality = breast_mri.head_quality(models.mome)
+    figures = json.loads(models.mome.pretrained_cfg["metadata"]["test_figures"])
+    assert f"{figures['pcr_auroc']:.2f}" in quality["pcr"] and "neoadjuvant" in quality["pcr"]
+    assert f"{figures['subtype_balanced_accuracy']:.2f}" in quality["subtype"]
+    assert f"{figures['hospital_c_auroc']:.2f}" in quality["malignancy"]
+    untrained = torch.nn.Linear(1, 1)  # no checkpoint, no figures: nothing to claim
+    assert breast_mri.head_quality(untrained) == dict.fromkeys(("malignancy", "subtype", "pcr"), "")

@@ -17,7 +17,7 @@ from medai_edu.experiments.breast_fusion import (
 
 
 def test_small_fusion_experiment_produces_the_full_table():
-    data = make_fusion_data(n_train=24, n_val=12, n_test=16, batch_size=12)
+    data = make_fusion_data(n_train=24, n_val=12, n_test=16, batch_size=12, n_neoadjuvant=None)
     assert {int(s) for _, t in data.external for s in t["site"]} == {2}
     assert 2 not in {int(s) for _, t in data.train for s in t["site"]}
     trained = {
@@ -35,7 +35,7 @@ def test_small_fusion_experiment_produces_the_full_table():
 
 
 def test_contenders_round_trip_through_checkpoints(tmp_path):
-    data = make_fusion_data(n_train=16, n_val=8, n_test=8, batch_size=8)
+    data = make_fusion_data(n_train=16, n_val=8, n_test=8, batch_size=8, n_neoadjuvant=None)
     trained = {
         name: train_model(name, data, epochs=1, progress=False)
         for name in ("dce", "t2", "dwi", "early fusion", "mome-mini")

@@ -102,7 +102,9 @@ def test_heads_get_auroc_and_balanced_accuracy_skipping_benign_cases():
 
 
 def test_case_scores_of_a_trained_model_and_a_single_modality_one():
-    data = make_fusion_data(n_train=16, n_val=8, n_test=12, batch_size=12)
+    data = make_fusion_data(
+        n_train=32, n_val=16, n_test=12, batch_size=12, n_neoadjuvant=(24, 16, 12)
+    )
     mome = case_scores(train_model("mome-mini", data, epochs=1, progress=False), data)
     assert set(mome) == {
         "internal", "hospital_c", "missing_dce", "missing_t2", "missing_dwi",
@@ -111,9 +113,11 @@ def test_case_scores_of_a_trained_model_and_a_single_modality_one():
     y, s = mome["internal"]
     assert y.shape == s.shape == (12,)
     assert mome["subtype"][1].shape == (12, 4)
-    assert set(np.unique(mome["pcr"][0])) <= {-1, 0, 1}
+    # pCR on the neoadjuvant test cohort: every case a treated cancer
+    assert mome["pcr"][0].shape == (12,) and set(np.unique(mome["pcr"][0])) <= {0, 1}
     t2 = case_scores(train_model("t2", data, epochs=1, progress=False), data)
-    assert "missing_t2" not in t2 and "pcr" not in t2
+    assert "missing_t2" not in t2
+    assert t2["pcr"][1].shape == (12,)  # the same heads on the CNN's frozen features
     np.testing.assert_array_equal(t2["missing_dce"][1], t2["internal"][1])
 
 

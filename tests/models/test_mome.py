@@ -147,7 +147,7 @@ def test_modality_experts_have_their_own_say(batch):
 
 def test_strided_stem_sees_full_resolution_and_keeps_the_token_grid(batch):
     inputs, _ = batch
-    pooled, strided = small_model(), small_model(stem="strided")
+    pooled, strided = small_model(stem="pool"), small_model()
     for model in (pooled, strided):
         out = model(inputs)
         assert out["malignant"].shape == (6,) and out["subtype"].shape == (6, 4)

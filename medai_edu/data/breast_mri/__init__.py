@@ -36,6 +36,7 @@ from medai_edu.data.breast_mri.causal import (
     malignancy_probability,
     malignancy_score,
     oracle_auroc,
+    pcr_oracle_auroc,
     pcr_probability,
 )
 from medai_edu.data.breast_mri.cohort import (
@@ -73,6 +74,7 @@ __all__ = [
     "malignancy_probability",
     "malignancy_score",
     "oracle_auroc",
+    "pcr_oracle_auroc",
     "pcr_probability",
     # cases and cohorts
     "BreastMRICase",

@@ -141,6 +141,21 @@ def oracle_auroc(config: BreastMRIConfig | None = None) -> float:
     return float(positive @ above @ negative / (positive.sum() * negative.sum()))
 
 
+def pcr_oracle_auroc(config: BreastMRIConfig | None = None, n: int = 200_000, seed: int = 0):
+    """The best pCR AUROC any model can reach in the neoadjuvant cohort: that of
+    :func:`pcr_probability` on the true subtype and size, estimated on ``n`` sampled
+    tumours (subtype from ``config.subtype_probs``, diameter uniform in
+    ``config.neoadjuvant_diameter_mm``); the estimate's standard error is about 0.002."""
+    from medai_edu import metrics
+
+    config = config or BreastMRIConfig()
+    rng = np.random.default_rng(seed)
+    subtype = rng.choice(len(SUBTYPES), size=n, p=config.subtype_probs)
+    radius = rng.uniform(*config.neoadjuvant_diameter_mm, size=n) / 2
+    p = pcr_probability(subtype, radius, config)
+    return float(metrics.auroc((rng.random(n) < p).astype(int), p))
+
+
 def _sample_concepts(rng: np.random.Generator, fixed: dict | None) -> dict[str, int]:
     concepts = {
         "margin": int(rng.integers(3)),
