@@ -217,8 +217,6 @@ def held_out_figures(entry: TrainedModel, data: FusionData) -> dict[str, float]:
     } | {"n_test": len(data.test.dataset)}
 
 
-
-
 def load_contenders(directory: str | Path | None = None) -> dict[str, TrainedModel]:
     """The shipped contenders (``create_model(name, pretrained=tag)``, checksums checked),
     or every contender :func:`save_contenders` wrote in ``directory``; plus late fusion when

@@ -20,8 +20,8 @@ from medai_edu.viz.explanation_quality import (
 )
 from medai_edu.viz.explorer import explanation_explorer
 from medai_edu.viz.fusion import (
-    plot_expert_usage,
     plot_auroc_intervals,
+    plot_expert_usage,
     plot_fusion_auroc,
     plot_modality_contributions,
 )
