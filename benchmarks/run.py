@@ -109,6 +109,7 @@ def _seconds_to(history, target: float) -> float | None:
 
 
 MOME_ORACLE_TOLERANCE = 0.02  # MOME-mini's target: the oracle ceiling minus this
+MOME_REFERENCE_LEVEL = 0.8  # a validation AUROC both MOME-mini and DenseNet reach, for speed
 
 
 def _mome_target() -> float:
@@ -324,6 +325,19 @@ def _mome_speed_figures(data, trained, densenet_budget_s: float) -> Iterator[dic
         densenet_seconds=round(densenet.seconds, 1),
         densenet_reached_target=densenet_reached is not None,
         densenet_best_val_auroc=round(max(densenet.history["val_auroc"]), 4),
+    )
+    # A level both can reach, so that the speed ratio means something when neither
+    # reaches the target.
+    level = MOME_REFERENCE_LEVEL
+    mome_at = [_seconds_to(run.history, level) for run in runs]
+    densenet_at = _seconds_to(densenet.history, level)
+    mome_mean = float(np.mean([s for s in mome_at if s is not None])) if any(mome_at) else None
+    yield figure(
+        f"mome.densenet_seconds_ratio_at_{level}",
+        densenet_at / mome_mean if densenet_at and mome_mean else float("nan"),
+        "x",
+        mome_seconds_per_seed=[None if s is None else round(s, 1) for s in mome_at],
+        densenet_seconds=None if densenet_at is None else round(densenet_at, 1),
     )
 
 
