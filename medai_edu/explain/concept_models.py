@@ -2,8 +2,11 @@
 breast MRI cases and of slides, and the :class:`~medai_edu.explain.concepts.ConceptBottleneck`
 fitted on their features (:func:`fit_mri_concepts`, :func:`fit_slide_concepts`).
 
-**Which features**, measured on held-out cases of the default synthetic data (accuracy of
-each concept's most probable value):
+**Which features**, measured on held-out cases (accuracy of each concept's most probable
+value). The breast MRI figures below were measured on the first generator
+(``BreastMRIConfig.original()``, near-deterministic labels) with the first MOME-mini
+(8 x 16 x 16 patches, a pooling stem); they have not been re-measured on the realistic
+default data and the current MOME-mini (``benchmarks/run.py --only xaim.concepts``).
 
 * Breast MRI. Frozen MOME-mini (:meth:`MOMEMini.features`: the CLS state and each
   modality's max-pooled tokens) reads diffusion (0.99) and kinetics (0.83) but hardly the
