@@ -17,13 +17,16 @@ from medai_edu.data import pathology as P
 from medai_edu.data.pyramid import downsample_by_two, write_pyramid_tiff
 
 SMALL = P.SlideConfig(width=768, height=512)
+#: These tests check the rendering and the first generator's rules; the realistic cases
+#: (per-type grading, markers, stage, sites) are tested in test_pathology_realism.py.
+ORIGINAL = P.CaseConfig.original()
 
 
 @pytest.fixture(scope="module")
 def slides() -> dict[tuple[int, int], P.SyntheticSlide]:
     """One small slide per (tumour type, grade)."""
     return {
-        (t, g): P.make_slide(100 + 10 * t + g, SMALL, tumour_type=t, grade=g)
+        (t, g): P.make_slide(100 + 10 * t + g, SMALL, tumour_type=t, grade=g, cases=ORIGINAL)
         for t in range(3)
         for g in P.GRADES
     }
@@ -31,7 +34,7 @@ def slides() -> dict[tuple[int, int], P.SyntheticSlide]:
 
 @pytest.fixture(scope="module")
 def cases() -> list[P.PathologyCase]:
-    return [P.sample_case(seed) for seed in range(1500)]
+    return [P.sample_case(seed, cases=ORIGINAL) for seed in range(1500)]
 
 
 def concordance_index(risk: np.ndarray, time: np.ndarray, event: np.ndarray) -> float:
@@ -70,7 +73,9 @@ def test_slide_fields_are_consistent(slides):
         tissue = slide.region_mask > 0
         measured = (slide.region_mask == P.TUMOUR).sum() / tissue.sum()
         assert slide.concepts["tumour_fraction"] == pytest.approx(measured, abs=1e-3)
-        target = P.sample_case(slide.seed, tumour_type, grade).concepts["tumour_fraction"]
+        target = P.sample_case(slide.seed, tumour_type, grade, ORIGINAL).concepts[
+            "tumour_fraction"
+        ]
         assert measured == pytest.approx(target, abs=0.05)  # the layout hits its target
         assert (slide.region_mask == P.NECROSIS).any() == bool(slide.concepts["necrosis"])
         assert slide.genes.shape == (len(P.GENE_NAMES),) and slide.genes.dtype == np.float32
@@ -162,7 +167,9 @@ def test_simple_tile_features_predict_tumour_type():
     config = P.SlideConfig(width=640, height=512)
     features, types = [], []
     for i in range(18):
-        slide = P.make_slide(7000 + i, config, tumour_type=i % 3, grade=1 + (i // 3) % 3)
+        slide = P.make_slide(
+            7000 + i, config, tumour_type=i % 3, grade=1 + (i // 3) % 3, cases=ORIGINAL
+        )
         tiles = P.cut_tiles(slide, 128, min_tissue=0.9)
         tumour = tiles.tiles[tiles.labels == P.TUMOUR].astype(np.float32)
         grey = tumour.mean(axis=-1)
@@ -270,8 +277,12 @@ def test_cohort_is_balanced_and_reloads(tmp_path):
     cohort = P.make_slide_cohort(9, tmp_path / "cohort", seed=3, config=config, progress=False)
     assert len(cohort) == 9 and all(f.is_file() for f in cohort.files)
     assert np.bincount(cohort.tumour_type).tolist() == [3, 3, 3]
-    assert np.bincount(cohort.grade, minlength=4)[1:].tolist() == [3, 3, 3]
+    # Per-type grading: grades 1-3 of the other types, three grade-3 small cell carcinomas.
+    assert np.bincount(cohort.grade, minlength=4)[1:].tolist() == [2, 2, 5]
+    assert (cohort.grade[cohort.tumour_type == P.SMALL_CELL] == 3).all()
+    assert set(cohort.stage.tolist()) <= {1, 2, 3, 4}
     reloaded = P.SlideCohort.load(tmp_path / "cohort")
+    np.testing.assert_array_equal(reloaded.stage, cohort.stage)
     np.testing.assert_array_equal(reloaded.genes, cohort.genes)
     slide = P.make_slide(
         int(cohort.seeds[4]), config, int(cohort.tumour_type[4]), int(cohort.grade[4])

@@ -3,9 +3,12 @@
 Every case is drawn from one seed and carries the ground truth that real data never has:
 
 * **clinical concepts** (architecture, nuclear pleomorphism, mitoses, necrosis, lymphocytic
-  infiltrate, tumour fraction) that *cause* everything else: the grade is computed from
-  them by a Nottingham-style rule, they shape the picture, they move the pathways of the
-  gene-expression vector and the hazard of the survival time;
+  infiltrate, tumour fraction) that *cause* everything else: each type is graded the way
+  pathologists grade it (:mod:`.patient`), they shape the picture, they move the pathways
+  of the gene-expression vector and, with the TNM stage (:mod:`.staging`), the hazard of
+  the survival time; lineage markers (:mod:`.markers`) at real-world rates;
+* **patients and sites**: :func:`make_slide_bags` draws several slides (blocks) for some
+  patients and stains and scans each site's slides its own way (:mod:`.sites`);
 * a **region mask** per pixel (background, stroma, tumour, necrosis, lymphocytes);
 * a **pathology report** written from the same concepts.
 
@@ -28,9 +31,11 @@ The package is split by concern; dependencies run one way, from the case to the 
 to the cohort:
 
 - :mod:`.vocabulary`, :mod:`.seeding`: shared names and indices, per-part random streams;
-- :mod:`.genes`, :mod:`.survival`, :mod:`.report`, :mod:`.patient`: the case without an
-  image (:func:`sample_case`);
-- :mod:`.config`: :class:`SlideConfig`;
+- :mod:`.config`: :class:`SlideConfig`, :class:`CaseConfig` (``CaseConfig.original()``
+  reproduces the first generator draw for draw);
+- :mod:`.markers`, :mod:`.staging`, :mod:`.genes`, :mod:`.survival`, :mod:`.report`,
+  :mod:`.patient`: the case without an image (:func:`sample_case`);
+- :mod:`.sites`: hospitals' stains and scanners;
 - :mod:`.patterns`, :mod:`.blobs`, :mod:`.nuclei`, :mod:`.layout`, :mod:`.tumour`,
   :mod:`.stroma`, :mod:`.host_cells`: morphology, drawn in microns;
 - :mod:`.stain`, :mod:`.staining`: the H&E stain model and each compartment's stain uptake;
@@ -43,17 +48,25 @@ Names with a leading underscore are internal to the package.
 
 from medai_edu.data.pathology.bags import SlideBags, make_slide_bags
 from medai_edu.data.pathology.cohort import MASK_DOWNSAMPLE, SlideCohort, make_slide_cohort
-from medai_edu.data.pathology.config import SMALL_SLIDE, SlideConfig
+from medai_edu.data.pathology.config import BAG_SLIDE, SMALL_SLIDE, CaseConfig, SlideConfig
 from medai_edu.data.pathology.genes import GENE_NAMES, PATHWAYS, pathway_scores
+from medai_edu.data.pathology.markers import MARKER_RATES
 from medai_edu.data.pathology.nuclei import NUCLEUS_KINDS
-from medai_edu.data.pathology.patient import PathologyCase, grade_from_concepts, sample_case
+from medai_edu.data.pathology.patient import (
+    PathologyCase,
+    grade_from_concepts,
+    sample_case,
+    survival_oracle_cindex,
+)
 from medai_edu.data.pathology.report import write_report
+from medai_edu.data.pathology.sites import Site, make_sites
 from medai_edu.data.pathology.slide import (
     SyntheticSlide,
     make_slide,
     render_slide_image,
     write_slide,
 )
+from medai_edu.data.pathology.staging import STAGE_NAMES, STAGES
 from medai_edu.data.pathology.stain import REFERENCE_STAIN_MATRIX, lab_stain, stain_to_rgb
 from medai_edu.data.pathology.survival import log_hazard_ratio
 from medai_edu.data.pathology.tiles import SlideTiles, TileDataset, cut_tiles
@@ -73,6 +86,14 @@ from medai_edu.data.pathology.vocabulary import (
 )
 
 __all__ = [
+    "BAG_SLIDE",
+    "CaseConfig",
+    "MARKER_RATES",
+    "STAGES",
+    "STAGE_NAMES",
+    "Site",
+    "make_sites",
+    "survival_oracle_cindex",
     "SlideBags",
     "make_slide_bags",
     "ADENO",

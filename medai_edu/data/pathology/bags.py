@@ -9,7 +9,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from medai_edu.data.pathology.config import SMALL_SLIDE
+from medai_edu.data.pathology.config import BAG_SLIDE, CaseConfig, SlideConfig
+from medai_edu.data.pathology.sites import make_sites
 from medai_edu.data.pathology.slide import make_slide
 from medai_edu.data.pathology.tiles import cut_tiles
 
@@ -22,9 +23,12 @@ class SlideBags:
     padding; tile_region (S, N) long, each tile's majority tissue region (an index into
     ``REGION_CLASSES``, the ground truth for explanations), -1 if padding;
     tumour_type, grade, event (S,) long; months (S,) float; genes (S, G) float
-    (standardised); reports: S strings; concepts: the clinical concepts of each slide
-    (name -> (S,) float, names as in ``CONCEPT_NAMES``: scores 0-2 and 0/1 flags, which
-    concept-bottleneck models learn to predict).
+    (standardised); patient (S,) long, the patient each slide came from (a patient may have
+    several slides: split by patient, never by slide); site (S,) long, the hospital that
+    stained and scanned it (-1 for none); stage (S,) long, TNM stage 1-4 (0 if not drawn);
+    reports: S strings; concepts: the clinical concepts of each slide (name -> (S,) float,
+    names as in ``CONCEPT_NAMES``: scores 0-2 and 0/1 flags, which concept-bottleneck
+    models learn to predict); mpp: microns per pixel of the tiles.
     """
 
     tiles: torch.Tensor
@@ -36,8 +40,12 @@ class SlideBags:
     event: torch.Tensor
     months: torch.Tensor
     genes: torch.Tensor
+    patient: torch.Tensor
+    site: torch.Tensor
+    stage: torch.Tensor
     reports: list[str]
     concepts: dict[str, torch.Tensor] = field(default_factory=dict)
+    mpp: float = 1.0
 
     def __len__(self) -> int:
         return len(self.reports)
@@ -47,22 +55,85 @@ class SlideBags:
         picked = {k: v[index] for k, v in vars(self).items() if isinstance(v, torch.Tensor)}
         concepts = {name: v[index] for name, v in self.concepts.items()}
         reports = [self.reports[int(i)] for i in index]
-        return SlideBags(**picked, reports=reports, concepts=concepts)
+        return SlideBags(**picked, reports=reports, concepts=concepts, mpp=self.mpp)
 
     def float_tiles(self, index=slice(None)) -> torch.Tensor:
         return self.tiles[index].float().div_(255)
 
 
-def make_slide_bags(n, seed=0, config=SMALL_SLIDE, tile_size=64, max_tiles=48, progress=False):
-    """Generate ``n`` slides and cut each into at most ``max_tiles`` tissue tiles."""
+def _patient_plan(n: int, seed: int, n_sites: int, slides_per_patient: int):
+    """(patient, section, site) of each of ``n`` slides: 1 to ``slides_per_patient`` slides
+    per patient (1 most often), every patient treated at one site."""
+    rng = np.random.default_rng([int(seed), 5_150])
+    weights = 0.5 ** np.arange(slides_per_patient)
+    plan, patient = [], 0
+    while len(plan) < n:
+        k = 1 + int(rng.choice(slides_per_patient, p=weights / weights.sum()))
+        site = int(rng.integers(n_sites)) if n_sites else -1
+        plan += [(patient, section, site) for section in range(k)]
+        patient += 1
+    return plan[:n]
+
+
+def make_slide_bags(
+    n: int,
+    seed: int = 0,
+    config: SlideConfig = BAG_SLIDE,
+    tile_size: int = 64,
+    max_tiles: int = 64,
+    progress: bool = False,
+    cases: CaseConfig | None = None,
+    n_sites: int = 3,
+    slides_per_patient: int = 3,
+) -> SlideBags:
+    """Generate ``n`` slides from patients at ``n_sites`` hospitals and cut each into tiles.
+
+    Every tissue tile (at least half tissue) is kept, up to ``max_tiles`` (a random subset
+    beyond that). With the defaults a slide is 0.51 mm square at 1 µm/px and a 64-px tile
+    covers 64 µm, about 40 tissue tiles per slide; 15 % of slides hold only a small tumour
+    focus.
+
+    Parameters
+    ----------
+    n : int
+        Number of slides.
+    seed : int
+        Patients are drawn from seeds ``seed * 100_000 + p``; different ``seed`` values
+        give different patients.
+    config : SlideConfig
+        Image size and resolution (:data:`BAG_SLIDE`; ``SMALL_SLIDE`` and ``max_tiles=48``
+        with ``CaseConfig.original()``, no sites and one slide per patient reproduce the
+        first generator's bags).
+    cases : CaseConfig, optional
+        How the cases are drawn (the realistic default).
+    n_sites : int
+        Hospitals, each with its own stain and scanner (0: every slide its own laboratory).
+    slides_per_patient : int
+        Most slides (blocks) one patient may have; 1 gives one slide per patient.
+    """
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+        raise ValueError(f"n must be a positive integer, got {n!r}")
+    if slides_per_patient < 1 or n_sites < 0:
+        raise ValueError(
+            f"slides_per_patient must be >= 1 and n_sites >= 0, got {slides_per_patient!r}, "
+            f"{n_sites!r}"
+        )
     rng = np.random.default_rng(seed)
+    sites = make_sites(n_sites, seed, config.stain_variation) if n_sites else []
     tiles = torch.zeros(n, max_tiles, 3, tile_size, tile_size, dtype=torch.uint8)
     mask = torch.zeros(n, max_tiles, dtype=torch.bool)
     grid = torch.full((n, max_tiles, 2), -1, dtype=torch.long)
     region = torch.full((n, max_tiles), -1, dtype=torch.long)
     rows = []
-    for i in tqdm(range(n), desc="slides", disable=not progress):
-        slide = make_slide(seed * 100_000 + i, config)
+    plan = _patient_plan(n, seed, n_sites, slides_per_patient)
+    for i, (patient, section, site) in enumerate(tqdm(plan, desc="slides", disable=not progress)):
+        slide = make_slide(
+            seed * 100_000 + patient,
+            config,
+            cases=cases,
+            section=section,
+            site=sites[site] if sites else None,
+        )
         cut = cut_tiles(slide, tile_size, min_tissue=0.5)
         keep = np.sort(rng.permutation(len(cut.tiles))[:max_tiles])
         k = len(keep)
@@ -70,18 +141,25 @@ def make_slide_bags(n, seed=0, config=SMALL_SLIDE, tile_size=64, max_tiles=48, p
         mask[i, :k] = True
         grid[i, :k] = torch.from_numpy(cut.coords[keep][:, ::-1] // tile_size)
         region[i, :k] = torch.from_numpy(cut.labels[keep].astype(np.int64))
-        rows.append((slide.labels, slide.genes, slide.report, slide.concepts))
-    genes = torch.tensor(np.stack([r[1] for r in rows]), dtype=torch.float32)
+        rows.append((slide, patient, site))
+    genes = torch.tensor(np.stack([r[0].genes for r in rows]), dtype=torch.float32)
     return SlideBags(
         tiles=tiles,
         tile_mask=mask,
         grid=grid,
         tile_region=region,
-        tumour_type=torch.tensor([r[0]["tumour_type"] for r in rows]),
-        grade=torch.tensor([r[0]["grade"] for r in rows]),
-        event=torch.tensor([r[0]["event"] for r in rows]),
-        months=torch.tensor([r[0]["survival_months"] for r in rows], dtype=torch.float32),
+        tumour_type=torch.tensor([r[0].tumour_type for r in rows]),
+        grade=torch.tensor([r[0].grade for r in rows]),
+        event=torch.tensor([r[0].event for r in rows]),
+        months=torch.tensor([r[0].survival_months for r in rows], dtype=torch.float32),
         genes=(genes - genes.mean(0)) / (genes.std(0) + 1e-6),
-        reports=[r[2] for r in rows],
-        concepts={name: torch.tensor([float(r[3][name]) for r in rows]) for name in rows[0][3]},
+        patient=torch.tensor([r[1] for r in rows]),
+        site=torch.tensor([r[2] for r in rows]),
+        stage=torch.tensor([r[0].stage for r in rows]),
+        reports=[r[0].report for r in rows],
+        concepts={
+            name: torch.tensor([float(r[0].concepts[name]) for r in rows])
+            for name in rows[0][0].concepts
+        },
+        mpp=config.mpp,
     )

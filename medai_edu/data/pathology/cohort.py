@@ -11,13 +11,14 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from medai_edu.data.pathology.config import SlideConfig
+from medai_edu.data.pathology.config import CaseConfig, SlideConfig
 from medai_edu.data.pathology.genes import GENE_NAMES
 from medai_edu.data.pathology.slide import SyntheticSlide, make_slide, write_slide
 from medai_edu.data.pathology.vocabulary import (
     CONCEPT_NAMES,
     GRADES,
     REGION_CLASSES,
+    SMALL_CELL,
     TUMOUR_TYPES,
 )
 
@@ -48,6 +49,7 @@ class SlideCohort:
     grade: np.ndarray  # (N,) int64
     survival_months: np.ndarray  # (N,) float64
     event: np.ndarray  # (N,) int64, 1 = death observed, 0 = censored
+    stage: np.ndarray  # (N,) int64, TNM stage 1-4 (0 if drawn without staging)
     concepts: dict[str, np.ndarray]  # name -> (N,) array
     reports: list[str]
     genes: np.ndarray  # (N, G) float32
@@ -88,6 +90,7 @@ class SlideCohort:
             grade=column("grade", int),
             survival_months=column("survival_months", float),
             event=column("event", int),
+            stage=column("stage", int) if rows and "stage" in rows[0] else np.zeros(len(rows), int),
             concepts={
                 name: column(name, float if name == "tumour_fraction" else int)
                 for name in CONCEPT_NAMES
@@ -117,9 +120,16 @@ class SlideCohort:
         return openslide.OpenSlide(self.files[index])
 
 
-def _balanced_labels(n: int, rng: np.random.Generator) -> list[tuple[int, int]]:
-    """(tumour type, grade) pairs: every block of 9 slides holds each pair once, shuffled."""
+def _balanced_labels(
+    n: int, rng: np.random.Generator, per_type: bool = False
+) -> list[tuple[int, int]]:
+    """(tumour type, grade) pairs: every block of 9 slides holds each pair once, shuffled.
+
+    Under per-type grading small cell carcinoma is always grade 3, so a block holds each
+    type three times: grades 1-3 of the other two, three grade-3 small cell carcinomas."""
     pairs = [(t, g) for t in range(len(TUMOUR_TYPES)) for g in GRADES]
+    if per_type:
+        pairs = [(t, 3 if t == SMALL_CELL else g) for t, g in pairs]
     blocks = [pairs[i] for _ in range(-(-n // len(pairs))) for i in rng.permutation(len(pairs))]
     return blocks[:n]
 
@@ -139,7 +149,7 @@ def _manifest_row(slide: SyntheticSlide, file: Path) -> dict[str, object]:
     row: dict[str, object] = {"slide_id": slide.slide_id, "file": file.as_posix()}
     row.update(seed=slide.seed, tumour_type=slide.tumour_type)
     row.update(tumour_type_name=slide.tumour_type_name, grade=slide.grade)
-    row.update(survival_months=slide.survival_months, event=slide.event)
+    row.update(survival_months=slide.survival_months, event=slide.event, stage=slide.stage)
     row.update({name: slide.concepts[name] for name in CONCEPT_NAMES})
     row["report"] = slide.report
     return row
@@ -151,6 +161,7 @@ def make_slide_cohort(
     seed: int = 0,
     config: SlideConfig | None = None,
     progress: bool = True,
+    cases: CaseConfig | None = None,
 ) -> SlideCohort:
     """Generate ``n`` slides into ``out_dir`` and return the cohort, reloaded from disk.
 
@@ -170,19 +181,23 @@ def make_slide_cohort(
         Rendering settings for every slide.
     progress : bool
         Show a tqdm progress bar.
+    cases : CaseConfig, optional
+        How the cases are drawn (the realistic default; small cell carcinomas are then all
+        grade 3).
     """
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
         raise ValueError(f"n must be a positive integer, got {n!r}")
     config = SlideConfig() if config is None else config
+    cases = CaseConfig() if cases is None else cases
     out_dir = Path(out_dir)
     (out_dir / "slides").mkdir(parents=True, exist_ok=True)
-    labels = _balanced_labels(n, np.random.default_rng(seed))
+    labels = _balanced_labels(n, np.random.default_rng(seed), cases.grading == "per_type")
     rows, genes, masks = [], [], {}
     seeds = _slide_seeds(n, seed)
     for slide_seed, (tumour_type, grade) in tqdm(
         list(zip(seeds, labels, strict=True)), desc="slides", unit="slide", disable=not progress
     ):
-        slide = make_slide(slide_seed, config, tumour_type=tumour_type, grade=grade)
+        slide = make_slide(slide_seed, config, tumour_type=tumour_type, grade=grade, cases=cases)
         file = Path("slides") / f"{slide.slide_id}.tiff"
         write_slide(slide, out_dir / file)
         rows.append(_manifest_row(slide, file))

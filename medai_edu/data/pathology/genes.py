@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from medai_edu.data.pathology.markers import MARKER_GENES
 from medai_edu.data.pathology.vocabulary import ADENO, SMALL_CELL, SQUAMOUS
 
 #: Gene symbols grouped by the biological programme that drives them.
@@ -63,14 +64,23 @@ def pathway_scores(
     }
 
 
-def _sample_genes(rng: np.random.Generator, scores: dict[str, float]) -> np.ndarray:
+def _sample_genes(
+    rng: np.random.Generator,
+    scores: dict[str, float],
+    markers: dict[str, float] | None = None,
+) -> np.ndarray:
     """log2 expression = baseline + loading * pathway score + sample offset + gene noise.
 
     Returns an array of shape (G,) float32 in :data:`GENE_NAMES` order. The sample offset
     (library size, RNA quality) moves every gene, housekeeping genes included, which is why
-    real pipelines normalise to housekeeping genes.
+    real pipelines normalise to housekeeping genes. With ``markers`` (immunohistochemistry),
+    each marker's gene follows the marker's status instead of its pathway: NKX2-1 is then
+    high in TTF-1-positive small cell carcinomas too.
     """
     score = np.array([scores[p] for p in PATHWAYS], np.float32)[_PATHWAY_OF_GENE]
+    if markers is not None:
+        for gene, marker in MARKER_GENES.items():
+            score[GENE_NAMES.index(gene)] = 2.5 * markers[marker]
     offset = rng.normal(0.0, 0.2)
     gene_noise = rng.normal(0.0, 0.35, len(GENE_NAMES))
     expression = _GENE_BASELINE + _GENE_LOADING * score + offset + gene_noise

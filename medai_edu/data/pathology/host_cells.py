@@ -28,8 +28,12 @@ def _background_nuclei(
     vessels: _Blobs,
     vessel_distance: np.ndarray,
     concepts: dict[str, float],
+    visible_infiltrate: bool = False,
 ) -> list[_Nuclei]:
-    """Non-tumour nuclei: fibroblasts, lymphocytes, necrotic debris, endothelium."""
+    """Non-tumour nuclei: fibroblasts, lymphocytes, necrotic debris, endothelium.
+
+    ``visible_infiltrate``: lymphocytes among the tumour cells and in the stroma as dense
+    as a real brisk infiltrate (the first generator drew them sparser)."""
     um = layout.px_per_um
     level = int(concepts["lymphocytic_infiltrate"])
     stroma = layout.tissue & ~layout.bed & ~layout.lymphoid & (vessel_distance >= 1.4)
@@ -38,7 +42,9 @@ def _background_nuclei(
     )
     return [
         _fibroblasts(rng, connective, collagen, um),
-        _lymphocytes(rng, layout.lymphoid, stroma, drawing.epithelium, level, um),
+        _lymphocytes(
+            rng, layout.lymphoid, stroma, drawing.epithelium, level, um, visible_infiltrate
+        ),
         _necrotic_debris(rng, layout.necrosis, um),
         _endothelium(rng, vessels, um),
     ]
@@ -70,12 +76,15 @@ def _lymphocytes(
     epithelium: np.ndarray,
     level: int,
     um: float,
+    visible: bool = False,
 ) -> _Nuclei:
     """Small, round, dark lymphocytes: packed in the lymphoid aggregates, scattered in the
     stroma and among the tumour cells, more of them the higher the infiltrate ``level``."""
+    stroma_keep = (0.03, 0.2, 0.45) if visible else (0.04, 0.12, 0.25)
+    tumour_keep = (0.01, 0.12, 0.35) if visible else (0.0, 0.05, 0.18)
     ly = [_scatter(rng, aggregates, 6.8 * um, keep=0.92)]
-    ly.append(_scatter(rng, stroma, 16 * um, keep=(0.04, 0.12, 0.25)[level]))
-    ly.append(_scatter(rng, epithelium, 18 * um, keep=(0.0, 0.05, 0.18)[level]))
+    ly.append(_scatter(rng, stroma, 16 * um, keep=stroma_keep[level]))
+    ly.append(_scatter(rng, epithelium, 18 * um, keep=tumour_keep[level]))
     return _nuclei(
         rng,
         np.concatenate([p[0] for p in ly]),

@@ -2,6 +2,12 @@
 
 The facts come from the concepts; the wording (synonyms, order of findings, an optional
 immunohistochemistry line) comes from the case's own report generator.
+
+Two styles: ``"morphology"`` describes what is seen (patterns, cytology, mitoses,
+necrosis, lymphocytes, immunohistochemistry), may leave findings out, and never names the
+tumour type or grade; ``"diagnostic"`` ends with a diagnosis line naming both. A model
+pretrained on diagnostic reports has been told the labels it is later tested on (label
+leakage); :mod:`medai_edu.experiments.slide_pretraining` lets students measure it.
 """
 
 from __future__ import annotations
@@ -59,6 +65,82 @@ _IMMUNOHISTOCHEMISTRY = {
 }
 
 
+#: Architecture under per-type grading, by (type, pattern score), two wordings each.
+_PATTERNS = {
+    ADENO: (
+        (
+            "well-formed glands with open lumina lined by columnar cells",
+            "tubular glands with open lumina, lepidic and acinar in pattern",
+        ),
+        (
+            "acinar and papillary glands with some solid nests",
+            "glands of varying size admixed with small solid nests",
+        ),
+        (
+            "solid sheets of polygonal cells without glandular lumina",
+            "a solid growth pattern with rare glandular spaces",
+        ),
+    ),
+    SQUAMOUS: (
+        (
+            "nests of large polygonal cells with abundant keratin pearls and intercellular bridges",
+            "cohesive nests with extensive keratinisation and keratin pearl formation",
+        ),
+        (
+            "nests of polygonal cells with focal keratinisation",
+            "nests of cells with eosinophilic cytoplasm and occasional keratin pearls",
+        ),
+        (
+            "solid sheets of polygonal cells without keratinisation",
+            "sheets of cells with eosinophilic cytoplasm and no keratin pearls",
+        ),
+    ),
+    SMALL_CELL: (
+        (),
+        (),
+        (
+            "sheets of small round to oval cells with scant cytoplasm, finely granular "
+            "('salt and pepper') chromatin and nuclear moulding",
+            "densely packed small cells with scant cytoplasm, inconspicuous nucleoli, "
+            "nuclear moulding and crush artefact",
+        ),
+    ),
+}
+_IASLC_PATTERN = ("lepidic-predominant", "acinar-predominant", "solid-predominant")
+
+
+def _diagnosis_per_type(tumour_type: int, grade: int) -> str:
+    if tumour_type == SMALL_CELL:
+        return "Small cell carcinoma (high-grade neuroendocrine carcinoma)"
+    if tumour_type == ADENO:
+        return (
+            f"Invasive non-mucinous adenocarcinoma, {_IASLC_PATTERN[grade - 1]} "
+            f"(IASLC grade {grade})"
+        )
+    return f"Squamous cell carcinoma, {_DIFFERENTIATION[grade]} (grade {grade})"
+
+
+def _listing(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _marker_line(markers: dict[str, float]) -> str:
+    names = [n for n in markers if n != "Ki-67"]
+    positive = [n for n in names if markers[n]]
+    negative = [n for n in names if not markers[n]]
+    parts = []
+    if positive:
+        parts.append("positive for " + _listing(positive))
+    if negative:
+        parts.append("negative for " + _listing(negative))
+    ki67 = int(5 * round(20 * markers["Ki-67"]))
+    return (
+        "Immunohistochemistry: tumour cells are "
+        + "; ".join(parts)
+        + f". Ki-67 labels about {ki67}% of tumour nuclei."
+    )
+
+
 def _diagnosis_line(tumour_type: int, grade: int) -> str:
     if tumour_type == SMALL_CELL:
         # Real small cell carcinoma is high grade by definition; this teaching set grades
@@ -69,18 +151,31 @@ def _diagnosis_line(tumour_type: int, grade: int) -> str:
 
 
 def write_report(
-    case_id: str, tumour_type: int, grade: int, concepts: dict[str, float], seed: int
+    case_id: str,
+    tumour_type: int,
+    grade: int,
+    concepts: dict[str, float],
+    seed: int,
+    style: str = "diagnostic",
+    markers: dict[str, float] | None = None,
 ) -> str:
     """Write a brief surgical pathology report that states the case's concepts.
 
     The wording (synonyms, order of the microscopic findings, optional immunohistochemistry
-    line) varies with ``seed``; the facts never do.
+    line) varies with ``seed``; the facts never do. ``style`` is ``"morphology"`` or
+    ``"diagnostic"`` (module docstring); ``markers`` the case's immunohistochemistry. With
+    the diagnostic style and no markers, the first generator's report, word for word.
 
     Returns
     -------
     str
-        Several lines: header, specimen, clinical history, microscopic description, diagnosis.
+        Several lines: header, specimen, clinical history, microscopic description and,
+        in the diagnostic style, the diagnosis.
     """
+    if style not in ("morphology", "diagnostic"):
+        raise ValueError(f"style must be 'morphology' or 'diagnostic', got {style!r}")
+    if markers is not None or style == "morphology":
+        return _write_report_per_type(case_id, tumour_type, grade, concepts, seed, style, markers)
     rng = _child_rngs(seed)["report"]
 
     def pick(options):
@@ -139,3 +234,55 @@ def _microscopic_findings(
             )
         ),
     ]
+
+
+def _write_report_per_type(
+    case_id: str,
+    tumour_type: int,
+    grade: int,
+    concepts: dict[str, float],
+    seed: int,
+    style: str,
+    markers: dict[str, float] | None,
+) -> str:
+    """The report under per-type grading (see :func:`write_report`).
+
+    In the morphology style each microscopic finding is left out with probability 0.2, as
+    real reports do not mention everything.
+    """
+    rng = _child_rngs(seed)["report"]
+
+    def pick(options):
+        return options[int(rng.integers(len(options)))]
+
+    site, procedure = pick(_SITES), pick(_PROCEDURES)
+    findings = _microscopic_findings(pick, concepts)
+    if concepts["tumour_fraction"] < 0.05:
+        findings[-1] = pick(
+            (
+                "Carcinoma forms a small focus, under 5% of the tissue.",
+                "Only a small focus of carcinoma is present (under 5% of the tissue).",
+            )
+        )
+    order = rng.permutation(len(findings))
+    keep = [i for i in order if style == "diagnostic" or rng.random() > 0.2]
+    patterns = _PATTERNS[tumour_type]
+    wordings = patterns[int(concepts["architecture_score"])] or patterns[2]
+    lines = [
+        pick(("SURGICAL PATHOLOGY REPORT", "PATHOLOGY REPORT", "HISTOPATHOLOGY REPORT")),
+        f"Case: {case_id}",
+        f"Specimen: Lung, {site}, {procedure}.",
+        f"Clinical history: {pick(_HISTORIES)}",
+        "",
+        "Microscopic description:",
+        pick(("Sections show an infiltrating carcinoma composed of ", "The tumour consists of "))
+        + pick(wordings)
+        + ". "
+        + " ".join(findings[i] for i in keep),
+    ]
+    if markers is not None and rng.random() < 0.6:
+        lines.append(_marker_line(markers))
+    if style == "diagnostic":
+        lines += ["", "Diagnosis:", f"Lung, {site}, {procedure}: "
+                  f"{_diagnosis_per_type(tumour_type, grade)}."]  # fmt: skip
+    return "\n".join(lines)

@@ -10,6 +10,8 @@ def _child_rngs(seed: int) -> dict[str, np.random.Generator]:
     changes the report."""
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    parts = ("labels", "concepts", "survival", "genes", "report", "image")
+    # New parts go at the end: spawned children are keyed by position, so the first six
+    # (and every case of the first generator) stay the same.
+    parts = ("labels", "concepts", "survival", "genes", "report", "image", "stage", "markers")
     children = np.random.SeedSequence(int(seed)).spawn(len(parts))
     return {part: np.random.default_rng(child) for part, child in zip(parts, children, strict=True)}

@@ -11,12 +11,32 @@ _TYPE_LOG_HAZARD = (0.0, 0.2, 0.8)  # adenocarcinoma, squamous, small cell
 _FOLLOW_UP_MONTHS = (12.0, 96.0)  # administrative censoring: end of study
 
 
-def log_hazard_ratio(tumour_type: int, grade: int, concepts: dict[str, float]) -> float:
+#: log hazard of stages I-IV (hazard ratios about 1, 1.8, 3.3, 6), near the spread of
+#: the IASLC staging project's survival curves (Goldstraw et al., J Thorac Oncol 2016).
+_STAGE_LOG_HAZARD = (0.0, 0.6, 1.2, 1.8)
+_STAGED_TYPE_LOG_HAZARD = (0.0, 0.15, 0.6)
+
+
+def log_hazard_ratio(
+    tumour_type: int, grade: int, concepts: dict[str, float], stage: int | None = None
+) -> float:
     """The true linear predictor of the survival model (higher = dies sooner).
 
-    ``0.7 per grade step + type effect + 0.45 if necrosis - 0.35 per infiltrate step``: a
-    brisk lymphocytic infiltrate is protective, as in many real carcinomas.
+    Without a stage (the first generator): ``0.7 per grade step + type effect + 0.45 if
+    necrosis - 0.35 per infiltrate step``. With a stage (1-4): ``stage effect + 0.4 per
+    grade step + type effect + 0.6 if necrosis - 0.55 per infiltrate step``, so the slide
+    shows prognosis beyond the grade: a brisk tumour-infiltrating lymphocyte response is
+    protective in lung cancer (Brambilla et al., J Clin Oncol 2016;34:1223) and tumour
+    necrosis adverse (Park et al., Lung Cancer 2009;65:157).
     """
+    if stage is not None:
+        return (
+            _STAGE_LOG_HAZARD[stage - 1]
+            + 0.4 * (grade - 2)
+            + _STAGED_TYPE_LOG_HAZARD[tumour_type]
+            + 0.6 * concepts["necrosis"]
+            - 0.55 * (concepts["lymphocytic_infiltrate"] - 1)
+        )
     return (
         0.7 * (grade - 2)
         + _TYPE_LOG_HAZARD[tumour_type]
