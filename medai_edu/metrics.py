@@ -112,6 +112,26 @@ def concordance_index(risk, event, time) -> float:
     return float(ConcordanceIndex()(risk, event, time))
 
 
+def kaplan_meier(time, event) -> tuple[np.ndarray, np.ndarray]:
+    """The Kaplan-Meier estimate of survival.
+
+    time: (N,) follow-up (any unit); event: (N,) 1 = death observed, 0 = censored.
+    Returns (times, survival): the distinct event times, with 0 first, and the estimated
+    probability of surviving past each (1.0 at time 0), a step function.
+    """
+    time, event = _numpy(time).astype(float).reshape(-1), _numpy(event).astype(int).reshape(-1)
+    if len(time) != len(event) or len(time) == 0:
+        raise ValueError("time and event must be non-empty and of the same length")
+    times, survival, current = [0.0], [1.0], 1.0
+    for t in np.unique(time[event == 1]):
+        at_risk = np.count_nonzero(time >= t)
+        deaths = np.count_nonzero((time == t) & (event == 1))
+        current *= 1 - deaths / at_risk
+        times.append(float(t))
+        survival.append(current)
+    return np.array(times), np.array(survival)
+
+
 def classification_report(y_true, y_score, ignore_label: int = IGNORE_LABEL) -> dict[str, float]:
     """AUROC, accuracy, balanced accuracy and calibration error in one dict."""
     return {

@@ -3,8 +3,10 @@
 - :mod:`.breast_fusion`: MOME's breast mpMRI fusion comparison (single modalities, early and
   late fusion, MOME-mini), internal and external test sets, missing modalities;
   :mod:`.breast_heads`: pCR and subtype heads fitted on the frozen backbone;
-- :mod:`.slide_pretraining`: mSTAR-mini's two pretraining stages, compared by few-shot
-  probes; :mod:`.slide_probes`: the downstream tests (retrieval, survival, MIL, attention);
+- :mod:`.slide_pretraining`: mSTAR-mini's two pretraining stages; :mod:`.slide_evaluation`:
+  the fair comparison (the same slide heads for every encoder: few-shot with paired draws,
+  survival by repeated cross-validation, zero-shot by class prompts);
+  :mod:`.slide_probes`: the downstream tests (retrieval, survival, MIL, attention);
 - :mod:`.generalist`: MedDr-mini end to end (prompts, pretraining, LoRA instruction tuning,
   retrieval, specialists, scores), in the ``generalist_*`` modules;
 - :mod:`.explanations`: how faithful each explanation method is, on MOME-mini and mSTAR-mini.
@@ -34,8 +36,20 @@ _MODULES = {
     "fit_task_heads": "breast_heads",
     "frozen_features": "breast_heads",
     # whole-slide pretraining (mSTAR-mini)
-    "POOLINGS": "slide_pretraining",
     "attention_heatmap": "slide_probes",
+    "CLASS_PROMPTS": "slide_evaluation",
+    "cindex_summary": "slide_evaluation",
+    "cohort_oracle_cindex": "slide_evaluation",
+    "encoder_features": "slide_evaluation",
+    "few_shot_draws": "slide_evaluation",
+    "fit_penalised_cox": "slide_probes",
+    "mean_pool": "slide_evaluation",
+    "paired_cindex_difference": "slide_evaluation",
+    "paired_difference": "slide_evaluation",
+    "summarise_draws": "slide_evaluation",
+    "survival_cross_validation": "slide_evaluation",
+    "zero_shot_accuracy": "slide_evaluation",
+    "zero_shot_predict": "slide_evaluation",
     "few_shot_table": "slide_pretraining",
     "load_encoders": "slide_pretraining",
     "patch_features": "slide_probes",

@@ -15,7 +15,6 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -38,7 +37,7 @@ from medai_edu.models.mstar import (
     stage1_loss,
 )
 from medai_edu.models.pretrained import CHECKPOINTS, same_file
-from medai_edu.train import load_checkpoint, save_checkpoint, train_steps
+from medai_edu.train import device_of, load_checkpoint, save_checkpoint, train_steps
 
 #: Where the shipped mSTAR-mini teaching checkpoints live (``medai-edu train
 #: slide-pretraining`` remakes them).
@@ -155,25 +154,41 @@ def train_stage2(
     batch=16,
     tiles_per_slide=16,
     lr=1e-3,
+    report_weight=0.5,
     device: torch.device | str | None = None,
 ):
-    """Stage 2 ("self-taught"): the stage-1 aggregator and report encoder, frozen, teach the
-    patch encoder. Through the frozen aggregator, the student's slide embedding must match
-    the teacher's (stage-1 features of the same tiles) and its report.
+    """Stage 2 ("self-taught"): the frozen stage-1 model teaches the patch encoder.
+
+    Our reading of mSTAR's stage 2: the teacher is the stage-1 model, frozen (patch encoder
+    and aggregator). It reads every tile of a slide, and its aggregator gives each tile a
+    token that has seen the whole slide (and, through stage 1, the report and genes). The
+    student (the patch encoder, trained) must predict, from a tile alone, that tile's
+    token: cosine distance through a small linear predictor, which is discarded afterwards.
+    So slide-level knowledge moves into the features of single tiles. The student's
+    features of ``tiles_per_slide`` tiles still pass through the frozen aggregator, and
+    the slide embedding must keep matching the report (``report_weight``, contrastive).
+
+    The target is a contextualised token, not the teacher's own tile feature, so student
+    and teacher differ from step 0 and the distillation term has a gradient at once (a
+    copy of the model as teacher would give none). Returns the losses.
 
     device: where to train (None: the CPU); the model is moved there and stays there."""
     device = torch.device(device or "cpu")
-    teacher = copy.deepcopy(model.to(device)).eval()  # both on the device
+    model.to(device)
+    targets = _teacher_tokens(model, bags)  # (S, N, D), on the CPU
     for p in model.parameters():
         p.requires_grad_(False)
     for p in model.patch_encoder.parameters():
         p.requires_grad_(True)
-    slides = _tile_subsets(bags, tokenizer.transform(bags.reports), batch, tiles_per_slide)
-    optimizer = torch.optim.AdamW(model.patch_encoder.parameters(), lr=lr, weight_decay=1e-4)
+    dim = model.config.feature_dim
+    predictor = torch.nn.Linear(dim, dim).to(device)
+    slides = _tile_subsets(bags, tokenizer.transform(bags.reports), targets, batch, tiles_per_slide)
+    params = [*model.patch_encoder.parameters(), *predictor.parameters()]
+    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=1e-4)
     history = train_steps(
         model,
         slides,
-        _self_taught_loss(teacher),
+        self_taught_loss(predictor, report_weight),
         steps=steps,
         optimizer=optimizer,
         device=device,
@@ -184,11 +199,28 @@ def train_stage2(
     return history["train_loss"]
 
 
-def _tile_subsets(bags: SlideBags, tokens: torch.Tensor, batch: int, tiles_per_slide: int):
-    """Batches for stage 2: ``step -> (tiles, report tokens)`` of ``tiles_per_slide`` random
-    tiles of ``batch`` random slides (a fresh draw each step)."""
+@torch.no_grad()
+def _teacher_tokens(model: MSTARMini, bags: SlideBags, chunk: int = 16) -> torch.Tensor:
+    """(S, N, D) the frozen stage-1 aggregator's token of every tile, each slide read whole."""
+    features = patch_features(model, bags)
+    device = device_of(model)
+    parts = []
+    for i in range(0, len(bags), chunk):
+        rows = slice(i, i + chunk)
+        tokens = model.tile_tokens(
+            features[rows].to(device), bags.tile_mask[rows].to(device), bags.grid[rows].to(device)
+        )
+        parts.append(tokens.cpu())
+    return torch.cat(parts)
 
-    def draw(step: int) -> tuple[dict, torch.Tensor]:
+
+def _tile_subsets(
+    bags: SlideBags, tokens: torch.Tensor, targets: torch.Tensor, batch: int, tiles_per_slide: int
+):
+    """Batches for stage 2: ``step -> (tiles, report tokens, target tokens)`` of
+    ``tiles_per_slide`` random tiles of ``batch`` random slides (a fresh draw each step)."""
+
+    def draw(step: int) -> tuple[dict, torch.Tensor, torch.Tensor]:
         pick = torch.randperm(len(bags))[:batch]
         order = torch.rand(len(pick), bags.tiles.shape[1]).masked_fill(~bags.tile_mask[pick], 2)
         chosen = order.argsort(dim=1)[:, :tiles_per_slide]
@@ -198,26 +230,30 @@ def _tile_subsets(bags: SlideBags, tokens: torch.Tensor, batch: int, tiles_per_s
             "tile_mask": bags.tile_mask[rows, chosen],
             "grid": bags.grid[rows, chosen],
         }
-        return sub, tokens[pick]
+        return sub, tokens[pick], targets[rows, chosen]
 
     return draw
 
 
-def _self_taught_loss(teacher: MSTARMini):
-    """``(student, batch) -> loss``: the student's slide embedding should match the frozen
-    teacher's (cosine) and the slide's own report (contrastive)."""
+def self_taught_loss(predictor: torch.nn.Module, report_weight: float = 0.5):
+    """``(student, batch) -> loss`` of stage 2: per tile, ``1 - cos(predictor(feature),
+    teacher token)``, plus ``report_weight`` times the slide-report contrastive loss
+    through the frozen aggregator (see :func:`train_stage2`)."""
 
     def loss(model, batch) -> torch.Tensor:
-        sub, report_tokens = batch
-        with torch.no_grad():
-            target = teacher(sub)["slide"]
-            report = teacher.report_encoder(report_tokens)
+        sub, report_tokens, target = batch
+        mask = sub["tile_mask"]
         model.eval()  # dropout off in the frozen parts; the encoder's BatchNorm trains:
         model.patch_encoder.train()
-        student = model(sub)["slide"]
-        return (1 - F.cosine_similarity(student, target).mean()) + contrastive_loss(
-            student, report, model.config.temperature
-        )
+        features = model.encode_tiles(sub["tiles"], mask)  # (B, n, D)
+        predicted = predictor(features[mask])  # (tiles, D)
+        distil = 1 - F.cosine_similarity(predicted, target[mask], dim=-1).mean()
+        if not report_weight:
+            return distil
+        with torch.no_grad():
+            report = model.report_encoder(report_tokens)
+        slide, _ = model.encode_slide(features, mask, sub["grid"])
+        return distil + report_weight * contrastive_loss(slide, report, model.config.temperature)
 
     return loss
 
@@ -258,15 +294,6 @@ def pretrain_all(
     return PretrainedEncoders(random, tiles_only, stage1, stage2, tokenizer, losses)
 
 
-#: How each encoder of the comparison turns a slide into one vector. "own": what the model
-#: has at that point of its training (no slide aggregator was trained for (a) and (b), so
-#: their tile features are averaged; (c) and (d) use mSTAR-mini's pretrained aggregator).
-#: "mean": tile features averaged for all four, which asks how much of the slide-level
-#: knowledge went down into the patch features themselves.
-POOLINGS = {
-    "own": {"random": "mean", "tiles_only": "mean", "stage1": "aggregator", "stage2": "aggregator"},
-    "mean": {"random": "mean", "tiles_only": "mean", "stage1": "mean", "stage2": "mean"},
-}
 ENCODER_NAMES = {
     "random": "(a) random",
     "tiles_only": "(b) tiles alone",
@@ -283,24 +310,30 @@ def few_shot_table(
     test: SlideBags,
     shots=(1, 2, 4, 8, 16),
     label: str = "tumour_type",
-    pooling: str = "own",
+    head: str = "mean",
+    draws: int = 20,
+    progress: bool = False,
 ):
-    """Rows {encoder, pooling, shots, auroc} for few-shot slide classification by ``label``
-    (tumour_type or grade); ``pooling`` is a key of :data:`POOLINGS`."""
-    if pooling not in POOLINGS:
-        raise ValueError(f"pooling must be one of {sorted(POOLINGS)}, got {pooling!r}")
-    y_train, y_test = getattr(train, label).numpy(), getattr(test, label).numpy()
-    per_class = np.unique(y_train, return_counts=True)[1].min()
-    rows = []
-    for key, how in POOLINGS[pooling].items():
-        model = getattr(encoders, key)
-        train_x, test_x = slide_embeddings(model, train, how), slide_embeddings(model, test, how)
-        for k in shots:
-            if k > per_class:
-                continue
-            auroc = few_shot_auroc(train_x, y_train, test_x, y_test, k)
-            rows.append({"encoder": ENCODER_NAMES[key], "pooling": how, "shots": k, "auroc": auroc})
-    return rows
+    """Rows {encoder, head, shots, auroc, low, high} for few-shot slide classification by
+    ``label`` (tumour_type or grade): every encoder read by the same ``head`` (``"mean"``:
+    tile features averaged, logistic regression; ``"abmil"``: a fresh attention-MIL head),
+    on the same k slides per class at each of ``draws`` draws; auroc is the mean over
+    draws, low / high the 2.5 and 97.5 percentiles. Shots above the rarest class's count
+    are skipped."""
+    from medai_edu.experiments.slide_evaluation import (
+        encoder_features,
+        few_shot_draws,
+        summarise_draws,
+    )
+
+    if head not in ("mean", "abmil"):
+        raise ValueError(f"head must be 'mean' or 'abmil', got {head!r}")
+    models = {ENCODER_NAMES[key]: getattr(encoders, key) for key in ENCODER_NAMES}
+    rows = few_shot_draws(
+        encoder_features(models, train), train, encoder_features(models, test), test,
+        label=label, shots=shots, draws=draws, heads=(head,), oracle=False, progress=progress,
+    )  # fmt: skip
+    return summarise_draws(rows)
 
 
 # --------------------------------------------------------------------------- checkpoints

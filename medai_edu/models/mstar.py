@@ -12,9 +12,12 @@ the paper; nothing is taken from its code (CC-BY-NC-ND). The mini version keeps 
 * projection heads into one shared embedding space.
 
 Stage 1 aligns slide, report and genes with a symmetric contrastive (InfoNCE) loss
-(:func:`contrastive_loss`). Stage 2, "self-taught", freezes the stage-1 aggregator and trains
-the patch encoder so that, through it, the slide embedding matches the stage-1 one and still
-aligns with the report: the knowledge moves down into the patch features.
+(:func:`contrastive_loss`). Stage 2, "self-taught", freezes the stage-1 aggregator and
+trains the patch encoder so that each tile's new feature predicts the frozen aggregator's
+contextualised token for that tile (:meth:`MSTARMini.tile_tokens`), while the slide
+embedding it gives still aligns with the report: what the aggregator learned from the
+whole slide and its report moves down into the patch features
+(:func:`medai_edu.experiments.slide_pretraining.train_stage2`).
 
 Inputs: ``tiles`` (B, N, 3, t, t) float in [0, 1] with ``tile_mask`` (B, N) bool for
 slides of unequal size, or precomputed ``features`` (B, N, D); ``report_tokens`` (B, L) long
@@ -96,6 +99,10 @@ class ABMIL(nn.Module):
         attention = logits.masked_fill(~mask, float("-inf")).softmax(dim=1)  # (B, N)
         return self.out(torch.einsum("bn,bnd->bd", attention, features)), attention
 
+    def tile_tokens(self, features, mask, grid=None):
+        """(B, N, D): ABMIL has no context between tiles, so each tile's own output."""
+        return self.out(features)
+
 
 class PPEG(nn.Module):
     """TransMIL's position encoding: depth-wise convolutions over tiles laid on their grid."""
@@ -136,6 +143,19 @@ class TransMILAggregator(nn.Module):
         self.norm = nn.LayerNorm(dim)
 
     def forward(self, features, mask, grid=None):
+        x = self._states(features, mask, grid)
+        cls, tiles = x[:, 0], x[:, 1:]
+        # Attention read-out: how similar each tile's final state is to the CLS (softmax).
+        scores = torch.einsum("bd,bnd->bn", cls, tiles) / math.sqrt(x.shape[-1])
+        attention = scores.masked_fill(~mask, float("-inf")).softmax(dim=1)
+        return cls, attention
+
+    def tile_tokens(self, features, mask, grid=None):
+        """(B, N, D) each tile's final state: its feature, contextualised by the whole slide."""
+        return self._states(features, mask, grid)[:, 1:]
+
+    def _states(self, features, mask, grid=None):
+        """(B, 1 + N, D): the CLS and tile tokens after the last layer and the final norm."""
         b = features.shape[0]
         x = features
         keep = torch.cat([mask.new_ones(b, 1), mask], dim=1)
@@ -145,12 +165,7 @@ class TransMILAggregator(nn.Module):
             if i == 0:
                 x = torch.cat([self.cls.expand(b, -1, -1), x], dim=1)
             x = layer(x, src_key_padding_mask=~keep)
-        x = self.norm(x)
-        cls, tiles = x[:, 0], x[:, 1:]
-        # Attention read-out: how similar each tile's final state is to the CLS (softmax).
-        scores = torch.einsum("bd,bnd->bn", cls, tiles) / math.sqrt(x.shape[-1])
-        attention = scores.masked_fill(~mask, float("-inf")).softmax(dim=1)
-        return cls, attention
+        return self.norm(x)
 
 
 class ReportEncoder(nn.Module):
@@ -221,6 +236,13 @@ class MSTARMini(nn.Module):
             raise ValueError("every slide needs at least one tile with tissue")
         pooled, attention = self.aggregator(features, mask, grid)
         return self.slide_projection(pooled), attention
+
+    def tile_tokens(self, features, tile_mask=None, grid=None) -> torch.Tensor:
+        """(B, N, D) patch features -> (B, N, D) each tile's token after the aggregator,
+        which has seen the whole slide (stage 2's distillation target)."""
+        b, n = features.shape[:2]
+        mask = tile_mask if tile_mask is not None else features.new_ones(b, n, dtype=torch.bool)
+        return self.aggregator.tile_tokens(features, mask, grid)
 
     def forward(self, batch: dict) -> dict[str, torch.Tensor]:
         """Slide embedding (and report / gene embeddings when given), class logits, risk."""

@@ -46,6 +46,7 @@ from medai_edu.viz.mri_explanations import (
 )
 from medai_edu.viz.mstar import (
     plot_few_shot_curves,
+    plot_kaplan_meier,
     plot_pretraining_losses,
     plot_search_results,
     plot_similarity_matrix,
@@ -119,6 +120,7 @@ __all__ = [
     "slide_viewer",
     # pathology foundation model (mSTAR-mini)
     "plot_few_shot_curves",
+    "plot_kaplan_meier",
     "plot_pretraining_losses",
     "plot_search_results",
     "plot_similarity_matrix",

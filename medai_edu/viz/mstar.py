@@ -8,6 +8,7 @@ import numpy as np
 
 __all__ = [
     "plot_few_shot_curves",
+    "plot_kaplan_meier",
     "plot_pretraining_losses",
     "plot_search_results",
     "plot_similarity_matrix",
@@ -36,15 +37,39 @@ def plot_pretraining_losses(losses: dict[str, list[float]], title="mSTAR-mini pr
 
 def plot_few_shot_curves(rows: list[dict], title: str, ax=None):
     """AUROC against shots per class, one line per encoder; ``rows`` from
-    ``few_shot_table`` ({encoder, shots, auroc})."""
+    ``few_shot_table`` ({encoder, shots, auroc} and, when there, the band low-high over
+    draws)."""
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 4), constrained_layout=True)
     for name in dict.fromkeys(r["encoder"] for r in rows):
         mine = [r for r in rows if r["encoder"] == name]
-        ax.plot([r["shots"] for r in mine], [r["auroc"] for r in mine], "o-", label=name)
+        shots = [r["shots"] for r in mine]
+        (line,) = ax.plot(shots, [r["auroc"] for r in mine], "o-", label=name)
+        if all("low" in r for r in mine):
+            ax.fill_between(shots, [r["low"] for r in mine], [r["high"] for r in mine],
+                            color=line.get_color(), alpha=0.12)  # fmt: skip
     ax.set_xscale("log", base=2)
     ax.set(xlabel="labelled slides per class (shots)", ylabel="macro AUROC (unitless)")
     ax.set_title(title)
+    ax.legend(fontsize="small")
+    return ax.figure
+
+
+def plot_kaplan_meier(months, event, groups, labels, title="Survival by predicted risk", ax=None):
+    """Kaplan-Meier curves of each group of slides (e.g. tertiles of a model's predicted
+    risk). months, event, groups: (S,) arrays; labels: one name per group index."""
+    from medai_edu.metrics import kaplan_meier
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 4), constrained_layout=True)
+    months, event, groups = (np.asarray(a) for a in (months, event, groups))
+    for g, label in enumerate(labels):
+        chosen = groups == g
+        if chosen.any():
+            times, survival = kaplan_meier(months[chosen], event[chosen])
+            ax.step(times, survival, where="post", label=f"{label} (n = {chosen.sum()})")
+    ax.set(title=title, xlabel="time since diagnosis (months)",
+           ylabel="probability of survival (fraction)", ylim=(0, 1.02))  # fmt: skip
     ax.legend(fontsize="small")
     return ax.figure
 
