@@ -164,9 +164,10 @@ def predict_slides(model: MSTARMini, bags: SlideBags) -> np.ndarray:
 
 
 @torch.no_grad()
-def attention_heatmap(model: MSTARMini, bags: SlideBags, index: int, slide_size=(768, 768)):
+def attention_heatmap(model: MSTARMini, bags: SlideBags, index: int, slide_size=(512, 512)):
     """(rows, cols) map of the aggregator's attention over slide ``index``'s tiles, one cell
-    per tile, NaN where no tile was read; ``slide_size`` is the level-0 (width, height)."""
+    per tile, NaN where no tile was read; ``slide_size`` is the level-0 (width, height)
+    (:data:`~medai_edu.data.pathology.BAG_SLIDE`'s by default)."""
     from medai_edu.wsi import stitch_heatmap
 
     model.eval()

@@ -73,9 +73,7 @@ def test_slide_fields_are_consistent(slides):
         tissue = slide.region_mask > 0
         measured = (slide.region_mask == P.TUMOUR).sum() / tissue.sum()
         assert slide.concepts["tumour_fraction"] == pytest.approx(measured, abs=1e-3)
-        target = P.sample_case(slide.seed, tumour_type, grade, ORIGINAL).concepts[
-            "tumour_fraction"
-        ]
+        target = P.sample_case(slide.seed, tumour_type, grade, ORIGINAL).concepts["tumour_fraction"]
         assert measured == pytest.approx(target, abs=0.05)  # the layout hits its target
         assert (slide.region_mask == P.NECROSIS).any() == bool(slide.concepts["necrosis"])
         assert slide.genes.shape == (len(P.GENE_NAMES),) and slide.genes.dtype == np.float32

@@ -235,7 +235,7 @@ def sample_case(
     staging = _sample_stage(rngs["stage"], tumour_type, grade) if cases.staging else None
     stage = int(staging["stage"]) if staging else 0
     lp = log_hazard_ratio(tumour_type, grade, concepts, stage or None)
-    months, event = _sample_survival(rngs["survival"], lp)
+    months, event = _sample_survival(rngs["survival"], lp, staged=bool(stage))
     markers = None
     if cases.markers == "lineage":
         markers = _sample_markers(rngs["markers"], tumour_type, concepts)

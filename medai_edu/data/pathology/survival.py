@@ -11,9 +11,12 @@ _TYPE_LOG_HAZARD = (0.0, 0.2, 0.8)  # adenocarcinoma, squamous, small cell
 _FOLLOW_UP_MONTHS = (12.0, 96.0)  # administrative censoring: end of study
 
 
-#: log hazard of stages I-IV (hazard ratios about 1, 1.8, 3.3, 6), near the spread of
-#: the IASLC staging project's survival curves (Goldstraw et al., J Thorac Oncol 2016).
-_STAGE_LOG_HAZARD = (0.0, 0.6, 1.2, 1.8)
+#: log hazard of stages I-IV (hazard ratios about 1, 2, 4, 9), near the spread of the
+#: IASLC staging project's survival curves (Goldstraw et al., J Thorac Oncol 2016).
+_STAGE_LOG_HAZARD = (0.0, 0.7, 1.4, 2.2)
+#: With staging, the reference case is stage I (grade 2 adenocarcinoma, no necrosis, a
+#: moderate infiltrate): most stage I patients are alive at five years.
+_STAGED_MEDIAN_SURVIVAL_MONTHS = 96.0
 _STAGED_TYPE_LOG_HAZARD = (0.0, 0.15, 0.6)
 
 
@@ -45,13 +48,17 @@ def log_hazard_ratio(
     )
 
 
-def _sample_survival(rng: np.random.Generator, log_hazard: float) -> tuple[float, int]:
+def _sample_survival(
+    rng: np.random.Generator, log_hazard: float, staged: bool = False
+) -> tuple[float, int]:
     """Draw (months, event) from the Weibull model, censored at the end of follow-up.
 
     Inverting the Weibull survival function S(t) = exp(-(t / scale)^k * exp(lp)) at a
-    uniform U gives t = scale * (-ln U / exp(lp))^(1 / k).
+    uniform U gives t = scale * (-ln U / exp(lp))^(1 / k). ``staged``: the reference case
+    is stage I (a longer median).
     """
-    scale = _MEDIAN_SURVIVAL_MONTHS / np.log(2.0) ** (1.0 / _WEIBULL_SHAPE)
+    median = _STAGED_MEDIAN_SURVIVAL_MONTHS if staged else _MEDIAN_SURVIVAL_MONTHS
+    scale = median / np.log(2.0) ** (1.0 / _WEIBULL_SHAPE)
     death = scale * (-np.log(rng.random()) / np.exp(log_hazard)) ** (1.0 / _WEIBULL_SHAPE)
     follow_up = rng.uniform(*_FOLLOW_UP_MONTHS)
     months = max(0.1, round(float(min(death, follow_up)), 1))
