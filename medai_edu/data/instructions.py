@@ -23,7 +23,14 @@ import numpy as np
 from skimage.transform import resize
 
 from medai_edu.data.breast_mri import KINETICS, MARGINS, make_breast_mri_cohort
-from medai_edu.data.pathology import SMALL_SLIDE, TUMOUR, TUMOUR_TYPES, cut_tiles, make_slide
+from medai_edu.data.pathology import (
+    SMALL_SLIDE,
+    TUMOUR,
+    TUMOUR_TYPES,
+    CaseConfig,
+    cut_tiles,
+    make_slide,
+)
 
 MODALITIES = ("breast-mri", "pathology", "ihc")
 IMAGE_SIZE = 32
@@ -225,13 +232,16 @@ def _breast_mri(n: int, seed: int):
 
 
 def _pathology(n: int, seed: int):
-    """One random tumour tile per small synthetic slide (slide seed ``seed * 100_000 + i``)."""
+    """One random tumour tile per small synthetic slide (slide seed ``seed * 100_000 + i``).
+
+    The slides keep the first pathology generator (``CaseConfig.original()``): the shipped
+    MedDr-mini was trained on them; moving it to the realistic cases is MedDr's to do."""
     images = np.empty((n, 3, IMAGE_SIZE, IMAGE_SIZE), np.float32)
     diagnosis = np.empty(n, np.int64)
     concepts = {name: np.empty(n, np.int64) for name in CONCEPT_VALUES["pathology"]}
     for i in range(n):
         slide_seed = seed * 100_000 + i
-        slide = make_slide(slide_seed, SMALL_SLIDE)
+        slide = make_slide(slide_seed, SMALL_SLIDE, cases=CaseConfig.original())
         cut = cut_tiles(slide, PATHOLOGY_TILE, min_tissue=0.5)
         candidates = np.flatnonzero(cut.labels == TUMOUR)
         if len(candidates) == 0:  # a slide without a tumour tile: any tissue tile

@@ -165,19 +165,16 @@ class SlideCases:
 
     def tumour_grid(self, i: int) -> np.ndarray:
         """(rows, cols) bool: slide ``i``'s tumour tiles on its whole tile grid."""
-        from medai_edu.data.pathology import SMALL_SLIDE
-
+        config = self.bags.recipe["config"]
         tile = self.bags.tiles.shape[-1]
-        grid = np.zeros((SMALL_SLIDE.height // tile, SMALL_SLIDE.width // tile), bool)
+        grid = np.zeros((config.height // tile, config.width // tile), bool)
         rows, cols = self.bags.grid[i, torch.as_tensor(self.tumour_tiles[i])].T.numpy()
         grid[rows, cols] = True
         return grid
 
     def thumbnail(self, i: int) -> np.ndarray:
         """Slide ``i``'s level-0 RGB image (H, W, 3) uint8, drawn again from its seed."""
-        from medai_edu.data.pathology import SMALL_SLIDE, make_slide
-
-        return make_slide(self.seed * 100_000 + i, SMALL_SLIDE).image
+        return self.bags.render(i).image
 
     def batch(self, index=slice(None)) -> dict[str, torch.Tensor]:
         return {
@@ -187,7 +184,7 @@ class SlideCases:
         }
 
 
-def make_slide_cases(n: int = 40, seed: int = 11, max_tiles: int = 24) -> SlideCases:
+def make_slide_cases(n: int = 40, seed: int = 11, max_tiles: int = 64) -> SlideCases:
     """``n`` synthetic lung slides for explanation (seed apart from the pretraining ones)."""
     from medai_edu.data.pathology import TUMOUR
     from medai_edu.experiments.slide_pretraining import make_slide_bags

@@ -85,7 +85,7 @@ def mstar_specialists(n_train: int, n_test: int, train_seed: int, test_seed: int
     from medai_edu.experiments.slide_pretraining import slide_embeddings
 
     encoder = create_model("mstar-mini", pretrained="stage2")
-    train = make_slide_bags(n_train, seed=train_seed, max_tiles=24)
+    train = make_slide_bags(n_train, seed=train_seed)
     x_train = slide_embeddings(encoder, train, "aggregator")
     y = train.tumour_type.numpy()
     classifier = LogisticRegression(C=0.5, max_iter=1000)
@@ -93,7 +93,7 @@ def mstar_specialists(n_train: int, n_test: int, train_seed: int, test_seed: int
     classifier.fit(x_train, y)
     on_test, x_test = np.zeros((0, 3)), np.zeros((0, x_train.shape[1]))
     if n_test:
-        test = make_slide_bags(n_test, seed=test_seed, max_tiles=24)
+        test = make_slide_bags(n_test, seed=test_seed)
         x_test = slide_embeddings(encoder, test, "aggregator")
         on_test = classifier.predict_proba(x_test)
     return (

@@ -404,9 +404,9 @@ def fit_mri_concepts(
 
 # --------------------------------------------------------------------------- slides
 
-#: Every tile of a 768 x 768 px synthetic slide cut in 64 px tiles: use them all, since a
-#: concept such as necrosis may show in a few tiles only.
-ALL_TILES = 144
+#: Every tile of a ``BAG_SLIDE`` (512 x 512 px at 1 µm/px) cut in 64 px tiles: use them
+#: all, since a concept such as necrosis may show in a few tiles only.
+ALL_TILES = 64
 
 
 @torch.no_grad()

@@ -46,6 +46,9 @@ class SlideBags:
     reports: list[str]
     concepts: dict[str, torch.Tensor] = field(default_factory=dict)
     mpp: float = 1.0
+    seed: torch.Tensor | None = None  # (S,) long, the case seed of each slide's patient
+    section: torch.Tensor | None = None  # (S,) long, which block of the tumour
+    recipe: dict = field(default_factory=dict, repr=False)  # how make_slide_bags drew them
 
     def __len__(self) -> int:
         return len(self.reports)
@@ -55,10 +58,36 @@ class SlideBags:
         picked = {k: v[index] for k, v in vars(self).items() if isinstance(v, torch.Tensor)}
         concepts = {name: v[index] for name, v in self.concepts.items()}
         reports = [self.reports[int(i)] for i in index]
-        return SlideBags(**picked, reports=reports, concepts=concepts, mpp=self.mpp)
+        return SlideBags(
+            **picked, reports=reports, concepts=concepts, mpp=self.mpp, recipe=self.recipe
+        )
 
     def float_tiles(self, index=slice(None)) -> torch.Tensor:
         return self.tiles[index].float().div_(255)
+
+    def render(self, index: int):
+        """The whole slide behind bag ``index`` (a :class:`SyntheticSlide`), drawn again
+        from its seed, block and site: the bags keep only tiles.
+
+        Raises
+        ------
+        ValueError
+            If these bags were not made by :func:`make_slide_bags`.
+        """
+        if not self.recipe or self.seed is None:
+            raise ValueError("these bags do not record how they were drawn: no slide to render")
+        r = self.recipe
+        sites = (
+            make_sites(r["n_sites"], r["seed"], r["config"].stain_variation) if r["n_sites"] else []
+        )
+        site = int(self.site[index])
+        return make_slide(
+            int(self.seed[index]),
+            r["config"],
+            cases=r["cases"],
+            section=int(self.section[index]),
+            site=sites[site] if site >= 0 else None,
+        )
 
 
 def _patient_plan(n: int, seed: int, n_sites: int, slides_per_patient: int):
@@ -162,4 +191,7 @@ def make_slide_bags(
             for name in rows[0][0].concepts
         },
         mpp=config.mpp,
+        seed=torch.tensor([seed * 100_000 + r[1] for r in rows]),
+        section=torch.tensor([r[0].section for r in rows]),
+        recipe={"config": config, "cases": cases, "n_sites": n_sites, "seed": seed},
     )

@@ -94,14 +94,15 @@ class UploadedSlideTiles(NamedTuple):
 
 
 def slide_tiles(
-    slide: Slide, tile_size: int = 64, max_tiles: int = 48, mpp: float = 0.5
+    slide: Slide, tile_size: int = 64, max_tiles: int = 48, mpp: float = 1.0
 ) -> UploadedSlideTiles:
     """Cut the tissue of an uploaded slide into tiles, as mSTAR-mini's bags are cut.
 
     Tiles are ``tile_size`` pixels at ``mpp`` µm/px (at level 0 if the slide does not record
-    its pixel size), on a grid without overlap, kept when at least half is tissue; the
-    synthetic course slides (0.5 µm/px) give 64-pixel level-0 tiles, as in
-    :func:`medai_edu.experiments.slide_pretraining.make_slide_bags`.
+    its pixel size), on a grid without overlap, kept when at least half is tissue: 64 px at
+    1 µm/px cover 64 µm, as the tiles of
+    :func:`medai_edu.experiments.slide_pretraining.make_slide_bags` that mSTAR-mini was
+    pretrained on (a 0.5 µm/px slide is read at half resolution).
 
     Parameters
     ----------
