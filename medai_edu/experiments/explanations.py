@@ -185,12 +185,20 @@ class SlideCases:
 
 
 def make_slide_cases(n: int = 40, seed: int = 11, max_tiles: int = 64) -> SlideCases:
-    """``n`` synthetic lung slides for explanation (seed apart from the pretraining ones)."""
+    """``n`` synthetic lung slides for explanation (seed apart from the pretraining ones).
+
+    Only slides with at least one tumour tile are kept: an explanation is scored by whether
+    it points at tumour, which a slide whose small focus fell between the tiles lacks."""
     from medai_edu.data.pathology import TUMOUR
     from medai_edu.experiments.slide_pretraining import make_slide_bags
 
-    bags = make_slide_bags(n, seed=seed, max_tiles=max_tiles)
-    return SlideCases(bags, (bags.tile_region == TUMOUR).numpy(), seed)
+    bags = make_slide_bags(n + n // 3 + 3, seed=seed, max_tiles=max_tiles)
+    tumour = (bags.tile_region == TUMOUR).numpy()
+    keep = np.flatnonzero(tumour.any(1))[:n]
+    if len(keep) < n:
+        raise RuntimeError(f"only {len(keep)} of the slides drawn show tumour; ask for fewer")
+    bags = bags.subset(keep)
+    return SlideCases(bags, tumour[keep], seed)
 
 
 def fit_slide_classifier(

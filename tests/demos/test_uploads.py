@@ -451,10 +451,14 @@ def test_check_file_size(tmp_path):
 def test_slide_upload_gives_tiles_like_the_training_bags(slide_path):
     slide = read_slide_upload(slide_path)
     try:
-        bag = slide_tiles(slide, tile_size=64, max_tiles=48)
-        all_tiles = slide_tiles(slide, tile_size=64, max_tiles=10_000)
+        # At level 0 of this 0.5 µm/px slide; the demo's default reads 64 µm tiles (1 µm/px)
+        # like mSTAR-mini's bags, 128 level-0 pixels each.
+        bag = slide_tiles(slide, tile_size=64, max_tiles=48, mpp=0.5)
+        all_tiles = slide_tiles(slide, tile_size=64, max_tiles=10_000, mpp=0.5)
+        default = slide_tiles(slide, tile_size=64)
     finally:
         slide.close()
+    assert default.tile_size_level0 == 128 and default.tiles.shape[1:] == (3, 64, 64)
     n = len(bag.tiles)
     assert 0 < n <= 48 and len(all_tiles.tiles) > 48  # thinned: the small slide has more
     assert bag.tiles.shape == (n, 3, 64, 64) and bag.tiles.dtype == np.uint8
