@@ -382,7 +382,7 @@ def bench_mstar() -> Iterator[dict]:
 
 
 def _mstar_models(encoders) -> dict:
-    from medai_edu.experiments.slide_pretraining import ENCODER_NAMES
+    from medai_edu.experiments import ENCODER_NAMES
 
     return {ENCODER_NAMES[key]: getattr(encoders, key) for key in ENCODER_NAMES}
 
@@ -559,9 +559,8 @@ def _mstar_label_leakage(encoders, train, held) -> Iterator[dict]:
     import copy
 
     from medai_edu.data.pathology import CaseConfig, make_slide_bags
-    from medai_edu.experiments import zero_shot_accuracy
-    from medai_edu.experiments.slide_pretraining import train_stage1
-    from medai_edu.models.mstar import ReportTokenizer
+    from medai_edu.experiments import train_stage1, zero_shot_accuracy
+    from medai_edu.models import ReportTokenizer
 
     names = {
         "adenocarcinoma": ("invasive adenocarcinoma",),

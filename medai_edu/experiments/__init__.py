@@ -36,6 +36,7 @@ _MODULES = {
     "fit_task_heads": "breast_heads",
     "frozen_features": "breast_heads",
     # whole-slide pretraining (mSTAR-mini)
+    "ENCODER_NAMES": "slide_pretraining",
     "attention_heatmap": "slide_probes",
     "CLASS_PROMPTS": "slide_evaluation",
     "cindex_summary": "slide_evaluation",
@@ -59,6 +60,8 @@ _MODULES = {
     "slide_embeddings": "slide_probes",
     "survival_cindex": "slide_probes",
     "train_mil": "slide_probes",
+    "train_stage1": "slide_pretraining",
+    "train_stage2": "slide_pretraining",
     # the generalist (MedDr-mini)
     "RetrievalIndex": "generalist_retrieval",
     "accuracy_table": "generalist",
