@@ -219,3 +219,19 @@ def test_small_foci_give_a_low_witness_rate():
     assert 0.03 <= low.mean() <= 0.35
     assert (tumour_share[low] <= 0.05).all()
     assert tumour_share[~low].median() > 0.2
+
+
+def test_render_draws_the_slide_behind_a_bag_again(bags):
+    i = int(torch.nonzero(bags.site == 1)[0])
+    slide = bags.render(i)
+    assert slide.site == 1 and slide.report == bags.reports[i]
+    first = int(bags.tile_mask[i].nonzero()[0])
+    row, col = bags.grid[i, first].tolist()
+    tile = slide.image[row * 64 : (row + 1) * 64, col * 64 : (col + 1) * 64]
+    np.testing.assert_array_equal(tile.transpose(2, 0, 1), bags.tiles[i, first].numpy())
+    picked = bags.subset([i])
+    assert picked.render(0).slide_id == slide.slide_id
+    plain = P.make_slide_bags(2, 0, P.SMALL_SLIDE, cases=ORIGINAL, n_sites=0, slides_per_patient=1)
+    plain.seed = None
+    with pytest.raises(ValueError, match="do not record"):
+        plain.render(0)
