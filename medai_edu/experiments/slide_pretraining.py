@@ -3,9 +3,11 @@
 The comparison of the paper, in miniature: few-shot slide classification with the patch
 encoder (a) at random weights, (b) pretrained on tiles alone (SimCLR, no text or genes),
 (c) after stage 1 (slide, report and genes aligned through the aggregator), (d) after stage
-2 (the frozen aggregator taught the patch encoder); the four encoders' checkpoints. The
-downstream tests (few-shot probes, survival, retrieval, MIL) are in :mod:`.slide_probes`.
-The benchmark and the lab call these functions.
+2 (the frozen stage-1 model taught the patch encoder, tile by tile); the four encoders'
+checkpoints. The fair comparison (the same slide heads for every encoder, paired few-shot
+draws, survival by cross-validation, zero-shot) is in :mod:`.slide_evaluation`; the
+downstream probes (retrieval, survival, MIL, attention) in :mod:`.slide_probes`. The
+benchmark and the labs call these functions.
 """
 
 from __future__ import annotations
