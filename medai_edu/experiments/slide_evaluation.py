@@ -115,13 +115,32 @@ def fit_attention_head(
     tiles = features[mask]
     head.mean.copy_(tiles.mean(0))
     head.std.copy_(tiles.std(0) + 1e-6)
-    optimizer = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=1e-2)
     head.train()
+    if shared_score:
+        _fit_baseline(head, features, mask, loss_fn, covariates)
+    optimizer = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=1e-2)
     for _ in range(steps):
         optimizer.zero_grad()
         loss_fn(head(features, mask, covariates)).backward()
         optimizer.step()
     return head.eval()
+
+
+def _fit_baseline(head: AttentionHead, features, mask, loss_fn, covariates, steps=200):
+    """Fit the offsets and the covariates' score first, the slide's score held at 0: the
+    slide then has to earn its place beyond the covariates (e.g. beyond the stage), and the
+    few covariate weights are not left half-trained by a small learning rate."""
+    nn.init.zeros_(head.out.weight)
+    nn.init.zeros_(head.out.bias)
+    baseline = [head.offsets]
+    if head.covariate_score is not None:
+        nn.init.zeros_(head.covariate_score.weight)
+        baseline.append(head.covariate_score.weight)
+    optimizer = torch.optim.Adam(baseline, lr=5e-2)
+    for _ in range(steps):
+        optimizer.zero_grad()
+        loss_fn(head(features, mask, covariates)).backward()
+        optimizer.step()
 
 
 # --------------------------------------------------------------------------- few-shot
