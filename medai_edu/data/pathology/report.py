@@ -24,6 +24,8 @@ _SITES = (
     "left upper lobe",
     "left lower lobe",
 )
+_OPENINGS = ("Sections show an infiltrating carcinoma composed of ", "The tumour consists of ")
+_OPENINGS = ("Sections show an infiltrating carcinoma composed of ", "The tumour consists of ")
 _PROCEDURES = ("core needle biopsy", "transbronchial biopsy", "wedge resection")
 _HISTORIES = (
     "Lung mass on CT; rule out malignancy.",
@@ -185,18 +187,9 @@ def write_report(
     findings = _microscopic_findings(pick, concepts)
     architecture = _ARCHITECTURE[tumour_type][int(concepts["architecture_score"])]
     order = rng.permutation(len(findings))
-    lines = [
-        pick(("SURGICAL PATHOLOGY REPORT", "PATHOLOGY REPORT", "HISTOPATHOLOGY REPORT")),
-        f"Case: {case_id}",
-        f"Specimen: Lung, {site}, {procedure}.",
-        f"Clinical history: {pick(_HISTORIES)}",
-        "",
-        "Microscopic description:",
-        pick(("Sections show an infiltrating carcinoma composed of ", "The tumour consists of "))
-        + architecture
-        + ". "
-        + " ".join(findings[i] for i in order),
-    ]
+    lines = _opening_lines(
+        pick, case_id, site, procedure, architecture, [findings[i] for i in order]
+    )
     if rng.random() < 0.5:
         lines.append(_IMMUNOHISTOCHEMISTRY[tumour_type])
     lines += [
@@ -205,6 +198,26 @@ def write_report(
         f"Lung, {site}, {procedure}: {_diagnosis_line(tumour_type, grade)}.",
     ]
     return "\n".join(lines)
+
+
+def _opening_lines(pick, case_id, site, procedure, architecture, findings) -> list[str]:
+    """Header, specimen, history and the microscopic description: the ``architecture`` (a
+    string, or a tuple of wordings to pick from), then ``findings``. ``pick`` draws from
+    the report's generator, so the order of the calls here is part of the output."""
+    header = pick(("SURGICAL PATHOLOGY REPORT", "PATHOLOGY REPORT", "HISTOPATHOLOGY REPORT"))
+    history = pick(_HISTORIES)
+    opening = pick(_OPENINGS)
+    if not isinstance(architecture, str):
+        architecture = pick(architecture)
+    return [
+        header,
+        f"Case: {case_id}",
+        f"Specimen: Lung, {site}, {procedure}.",
+        f"Clinical history: {history}",
+        "",
+        "Microscopic description:",
+        opening + architecture + ". " + " ".join(findings),
+    ]
 
 
 def _microscopic_findings(
@@ -268,18 +281,7 @@ def _write_report_per_type(
     keep = [i for i in order if style == "diagnostic" or rng.random() > 0.2]
     patterns = _PATTERNS[tumour_type]
     wordings = patterns[int(concepts["architecture_score"])] or patterns[2]
-    lines = [
-        pick(("SURGICAL PATHOLOGY REPORT", "PATHOLOGY REPORT", "HISTOPATHOLOGY REPORT")),
-        f"Case: {case_id}",
-        f"Specimen: Lung, {site}, {procedure}.",
-        f"Clinical history: {pick(_HISTORIES)}",
-        "",
-        "Microscopic description:",
-        pick(("Sections show an infiltrating carcinoma composed of ", "The tumour consists of "))
-        + pick(wordings)
-        + ". "
-        + " ".join(findings[i] for i in keep),
-    ]
+    lines = _opening_lines(pick, case_id, site, procedure, wordings, [findings[i] for i in keep])
     if markers is not None and rng.random() < 0.6:
         lines.append(_marker_line(markers))
     if style == "diagnostic":
